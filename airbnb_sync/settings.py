@@ -1,0 +1,200 @@
+"""Every setting of airbnb-sync, read from the environment in one place.
+
+Settings are parsed and validated once, at load time, so a typo in a variable fails
+at start-up with a message naming the variable instead of deep inside a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://www.airbnb.com"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that airbnb-sync cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated settings. Secrets are kept out of the repr."""
+
+    dagster_home: Path
+    database_url: str = field(repr=False)
+    secret_keys: tuple[str, ...] = field(repr=False)
+    airbnb_base_url: str
+    airbnb_api_key: str | None = field(repr=False)
+    min_request_interval: float
+    first_week: date
+    lookahead_weeks: int
+    first_sync_weeks: int
+    daily_lookback_weeks: int
+    dry_run: bool
+    alert_webhook: str | None = field(repr=False)
+    log_format: Literal["text", "json"]
+    query_hashes: Mapping[Operation, str]
+    anchor_lag_days: int
+    request_timeout: float
+    max_retry_after: float
+    retry_budget_seconds: float
+    max_retries: int
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _parse(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
+           allowed: str) -> T:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        return convert(raw)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{name}={raw!r} is invalid: expected {allowed} ({exc})") from None
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0 or value != value:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def convert(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return convert
+
+
+def _sunday(raw: str) -> date:
+    day = date.fromisoformat(raw)
+    if day.isoweekday() != 7:
+        raise ValueError(f"{day} is a {day:%A}, weeks start on Sunday")
+    return day
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not a boolean")
+
+
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return raw.rstrip("/")
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite:", "postgresql")):
+        raise ValueError("must be a sqlite:/// or postgresql+psycopg2:// SQLAlchemy URL")
+    return raw
+
+
+def _hash(raw: str) -> str:
+    if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+        raise ValueError("must be 64 lowercase hex digits (a sha256)")
+    return raw
+
+
+def _secret_keys(raw: str) -> tuple[str, ...]:
+    # Imported here so that settings stay importable without cryptography's import cost.
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"key #{position} is not a Fernet key (32 url-safe base64-encoded bytes; "
+                "create one with `airbnb-sync accounts generate-key`)"
+            ) from None
+    return keys
+
+
+HASH_VARIABLES: dict[Operation, str] = {
+    Operation.LISTINGS_SECTION: "AIRBNB_SYNC_HASH_LISTINGS_SECTION",
+    Operation.CHART: "AIRBNB_SYNC_HASH_CHART",
+    Operation.LIST_OF_METRICS: "AIRBNB_SYNC_HASH_LIST_OF_METRICS",
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise SettingsError naming the first bad variable."""
+    env = os.environ if env is None else env
+    dagster_home = Path(_get(env, "DAGSTER_HOME") or "./.dagster_home").expanduser().absolute()
+    database_url = _parse(
+        env, "AIRBNB_SYNC_DATABASE_URL", f"sqlite:///{dagster_home / 'warehouse.db'}",
+        _database_url, "a sqlite:/// or postgresql+psycopg2:// URL",
+    )
+    log_format = _parse(env, "AIRBNB_SYNC_LOG_FORMAT", "text", str.lower, "text or json")
+    if log_format not in ("text", "json"):
+        raise SettingsError(f"AIRBNB_SYNC_LOG_FORMAT={log_format!r} is invalid: expected text or json")
+    return Settings(
+        dagster_home=dagster_home,
+        database_url=database_url,
+        secret_keys=_parse(env, "AIRBNB_SYNC_SECRET_KEY", (), _secret_keys,
+                           "comma-separated Fernet keys"),
+        airbnb_base_url=_parse(env, "AIRBNB_BASE_URL", DEFAULT_BASE_URL, _http_url, "an http(s) URL"),
+        airbnb_api_key=_get(env, "AIRBNB_API_KEY"),
+        min_request_interval=_parse(env, "AIRBNB_SYNC_MIN_REQUEST_INTERVAL", 6.0,
+                                    _non_negative_float, "seconds >= 0"),
+        first_week=_parse(env, "AIRBNB_SYNC_FIRST_WEEK", date(2025, 1, 5), _sunday,
+                          "a Sunday as YYYY-MM-DD"),
+        lookahead_weeks=_parse(env, "AIRBNB_SYNC_LOOKAHEAD_WEEKS", 25, _int_between(0, 26),
+                               "an integer 0..26 (Airbnb serves about 180 days ahead)"),
+        first_sync_weeks=_parse(env, "AIRBNB_SYNC_FIRST_SYNC_WEEKS", 25, _int_between(0, 26),
+                                "an integer 0..26 (Airbnb serves about 180 days back)"),
+        daily_lookback_weeks=_parse(env, "AIRBNB_SYNC_DAILY_LOOKBACK_WEEKS", 1,
+                                    _int_between(0, 26), "an integer 0..26"),
+        dry_run=_parse(env, "AIRBNB_SYNC_DRY_RUN", False, _bool, "true/false, 1/0, yes/no"),
+        alert_webhook=_parse(env, "AIRBNB_SYNC_ALERT_WEBHOOK", None, _http_url, "an http(s) URL"),
+        log_format=log_format,  # type: ignore[arg-type]
+        query_hashes={
+            op: _parse(env, variable, DEFAULT_HASHES[op], _hash, "a 64-hex sha256")
+            for op, variable in HASH_VARIABLES.items()
+        },
+        anchor_lag_days=_parse(env, "AIRBNB_SYNC_ANCHOR_LAG_DAYS", 3, _int_between(-7, 14),
+                               "an integer -7..14 (days between today and Airbnb's offset 0)"),
+        request_timeout=_parse(env, "AIRBNB_SYNC_REQUEST_TIMEOUT", 30.0, _positive_float,
+                               "seconds > 0"),
+        max_retry_after=_parse(env, "AIRBNB_SYNC_MAX_RETRY_AFTER", 300.0, _non_negative_float,
+                               "seconds >= 0"),
+        retry_budget_seconds=_parse(env, "AIRBNB_SYNC_RETRY_BUDGET", 900.0, _non_negative_float,
+                                    "seconds >= 0"),
+        max_retries=_parse(env, "AIRBNB_SYNC_MAX_RETRIES", 5, _int_between(0, 20),
+                           "an integer 0..20"),
+    )
