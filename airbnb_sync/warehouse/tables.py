@@ -92,13 +92,16 @@ visibility_metrics = sa.Table(
     sa.Column("scraped_at", UtcTimestamp, nullable=False),
 )
 
-# When an account may send its next request to Airbnb. Shared by every process that syncs
-# the account, so that a Retry-After seen by one run also holds back the others.
+# Per-account request state shared by every process that syncs the account: when it may send
+# its next request (so a Retry-After seen by one run also holds back the others), and the
+# anchor day Airbnb counts relative offsets from, as measured by the last calibration.
 request_pacing = sa.Table(
     "request_pacing",
     metadata,
     sa.Column("account_id", sa.Text, primary_key=True),
-    sa.Column("not_before", UtcTimestamp, nullable=False),
+    sa.Column("not_before", UtcTimestamp, nullable=True),
+    sa.Column("anchor_day", sa.Date, nullable=True),
+    sa.Column("anchor_measured_on", sa.Date, nullable=True),
 )
 
 # The tables the IO manager writes, with the columns of their unique key.
