@@ -77,3 +77,16 @@ class AirbnbUnavailable(AirbnbError):
 
 class WeekOutOfRange(ValueError):
     """A requested week lies outside what Airbnb serves; refused before any request."""
+
+
+class ApiKeyRejected(AirbnbError):
+    """Airbnb refused the web client's API key: a configuration problem, not a host's."""
+
+    def __init__(self, operation: str, status: int) -> None:
+        self.operation = operation
+        self.status = status
+        super().__init__(
+            f"Airbnb refused the API key on {operation} (HTTP {status}). Set AIRBNB_API_KEY to "
+            "the key of Airbnb's web client: the X-Airbnb-API-Key header of a request to "
+            "/api/v3/ in the browser's network tab."
+        )

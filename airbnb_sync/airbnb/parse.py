@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 
 from airbnb_sync.airbnb.errors import SchemaDrift
 from airbnb_sync.airbnb.operations import LIST_OF_METRICS_NAMES, METRIC_GROUPS, Operation
+from airbnb_sync.airbnb.windows import week_end, week_start_of
 
 Number = float | int | None
 RecordKind = Literal["listings", "conversion_metrics", "visibility_metrics"]
@@ -301,11 +302,6 @@ def parse_list_of_metrics(raw: dict[str, Any], metric: str) -> dict[str, Number]
 
 # --- records ---------------------------------------------------------------------------------
 
-def week_start_of(day: date) -> date:
-    """The Sunday on or before `day` (weeks run Sunday..Saturday)."""
-    return day - timedelta(days=(day.weekday() + 1) % 7)
-
-
 def _utc(scraped_at: datetime) -> tuple[datetime, date]:
     """`scraped_at` in UTC and its UTC day; a naive time is refused rather than guessed."""
     if scraped_at.tzinfo is None or scraped_at.utcoffset() is None:
@@ -359,7 +355,7 @@ def visibility_record(
         "account_id": account_id,
         "listing_id": listing_id,
         "week_start": week_start,
-        "week_end": week_start + timedelta(days=6),
+        "week_end": week_end(week_start),
         **{name: conversion[name] for name in LIST_OF_METRICS_NAMES["conversion_rate"]},
         **{name: impressions[name] for name in LIST_OF_METRICS_NAMES["p3_impressions"]},
         "conversion_rate_change": conversion["conversion_rate_change"],
