@@ -118,8 +118,12 @@ HYPERTABLE_TIME_COLUMNS: dict[str, str] = {
 }
 
 LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "conversion_metrics_latest": ("conversion_metrics", ("account_id", "listing_id", "metric_date")),
-    "visibility_metrics_latest": ("visibility_metrics", ("account_id", "listing_id", "week_start")),
+    "conversion_metrics_latest": (
+        "conversion_metrics", ("account_id", "listing_id", "metric_date"),
+    ),
+    "visibility_metrics_latest": (
+        "visibility_metrics", ("account_id", "listing_id", "week_start"),
+    ),
 }
 
 

@@ -1,0 +1,155 @@
+"""The Dagster IO manager that upserts asset frames into the warehouse and reads them back.
+
+Custom because Dagster's database IO managers fail on dynamic partitions and there is none
+for PostgreSQL (DESIGN.md §2). A run may cover any rectangle of account x week partitions, so
+partitions are always decoded from `asset_partition_keys`, the one attribute that works for
+every shape. Each account is written in its own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+
+from airbnb_sync.partitions import decode_partition_keys
+from airbnb_sync.quality import to_frame
+from airbnb_sync.settings import load_settings
+from airbnb_sync.warehouse.engine import create_warehouse_engine
+from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
+from airbnb_sync.warehouse.upsert import (
+    WriteResult,
+    metric_table,
+    read_latest,
+    write_frames_by_account,
+)
+
+MAX_LISTED_STRAYS = 5
+
+
+class RowsOutsidePartitions(ValueError):
+    """The asset produced rows for partitions its run does not cover: a bug upstream."""
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Upserts the frames of `listings`, `conversion_metrics` and `visibility_metrics` into the
+    table named by the asset key, and loads an upstream asset's newest snapshot."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the warehouse. Default: AIRBNB_SYNC_DATABASE_URL, read "
+        "from the environment so that a password never shows in the run config.",
+    )
+    dry_run: bool | None = Field(
+        default=None,
+        description="Write nothing, report what would have been written. "
+        "Default: AIRBNB_SYNC_DRY_RUN.",
+    )
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        table_name = context.asset_key.path[-1]
+        metric_table(table_name)
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(f"{table_name}: expected a pandas DataFrame, got {type(obj).__name__}")
+        weeks_by_account = _partitions(context)
+        refuse_rows_outside(table_name, obj, weeks_by_account)
+        accounts = sorted({str(account) for account in obj["account_id"]})
+        if self._is_dry_run():
+            context.log.info(
+                f"dry run: would write {len(obj)} rows to {table_name} for accounts "
+                f"{', '.join(accounts) or '(none)'}; wrote nothing"
+            )
+            context.add_output_metadata({
+                "dry_run": True, "warehouse_table": table_name, "rows_would_write": len(obj),
+                "accounts_written": dg.MetadataValue.json(accounts),
+            })
+            return
+        engine = self._engine()
+        upgrade_to_head(engine)
+        results = write_frames_by_account(engine, table_name, obj)
+        total = sum(results.values(), WriteResult())
+        context.log.info(
+            f"{table_name}: {total.inserted} rows inserted, {total.updated} updated, "
+            f"{total.unchanged} unchanged, accounts {', '.join(accounts) or '(none)'}"
+        )
+        context.add_output_metadata({
+            "dry_run": False,
+            "warehouse_table": table_name,
+            "rows_inserted": total.inserted,
+            "rows_updated": total.updated,
+            "rows_unchanged": total.unchanged,
+            "accounts_written": dg.MetadataValue.json(accounts),
+        })
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        table_name = context.asset_key.path[-1]
+        metric_table(table_name)
+        weeks_by_account = _partitions(context)
+        engine = self._engine()
+        if self._is_dry_run():
+            if not _schema_at_head(engine):
+                # Nothing could have been written, and a dry run must not create the schema.
+                context.log.warning(f"dry run: the warehouse has no {table_name} yet; "
+                                    "loading no rows")
+                return to_frame(table_name, [])  # type: ignore[arg-type]
+        else:
+            upgrade_to_head(engine)
+        frame = read_latest(engine, table_name, weeks_by_account)
+        context.log.info(f"loaded {len(frame)} rows of {table_name} for "
+                         f"{len(weeks_by_account)} account(s)")
+        return frame
+
+    def _engine(self) -> sa.Engine:
+        return create_warehouse_engine(self.database_url or load_settings().database_url)
+
+    def _is_dry_run(self) -> bool:
+        return load_settings().dry_run if self.dry_run is None else self.dry_run
+
+
+def _partitions(context: dg.OutputContext | dg.InputContext) -> dict[str, list[date]]:
+    if not context.has_asset_partitions:
+        raise ValueError(f"{context.asset_key.to_user_string()} is not partitioned; the "
+                         "warehouse IO manager stores account x week partitions only")
+    return decode_partition_keys(
+        context.asset_partitions_def,  # type: ignore[arg-type]
+        context.asset_partition_keys,
+    )
+
+
+def refuse_rows_outside(table_name: str, frame: pd.DataFrame,
+                        weeks_by_account: dict[str, list[date]]) -> None:
+    """Raise if a row's (account, week) is not a partition of this output: writing it would
+    silently change partitions that Dagster believes untouched."""
+    missing = [name for name in ("account_id", "week_start") if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{table_name} frame lacks the partition columns {missing}")
+    allowed = pd.MultiIndex.from_tuples(
+        [(account, pd.Timestamp(week)) for account, weeks in weeks_by_account.items()
+         for week in weeks],
+        names=["account_id", "week_start"],
+    )
+    rows = pd.MultiIndex.from_arrays(
+        [frame["account_id"].astype(str), pd.to_datetime(frame["week_start"])],
+        names=["account_id", "week_start"],
+    )
+    outside = ~rows.isin(allowed)
+    if not outside.any():
+        return
+    strays = sorted({(account, week.date().isoformat()) for account, week in rows[outside]})
+    shown = ", ".join(f"{account}|{week}" for account, week in strays[:MAX_LISTED_STRAYS])
+    more = f" and {len(strays) - MAX_LISTED_STRAYS} more" if len(strays) > MAX_LISTED_STRAYS else ""
+    raise RowsOutsidePartitions(
+        f"{table_name}: {int(outside.sum())} row(s) belong to partitions this run does not "
+        f"cover ({shown}{more}); nothing was written. This is a bug in the asset."
+    )
+
+
+def _schema_at_head(engine: sa.Engine) -> bool:
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        return False
+    return current_revision(engine) == head_revision()
