@@ -1,0 +1,117 @@
+"""`airbnb-sync simulator ...`: run the simulator in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import date
+from types import FrameType
+
+from airbnb_sync.airbnb.operations import Operation
+from airbnb_sync.simulator.config import DEFAULT_API_KEY, SimulatorConfig, load_accounts_file
+from airbnb_sync.simulator.server import Simulator
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def _hash_pair(text: str) -> tuple[str, str]:
+    operation, sep, value = text.partition("=")
+    names = [op.value for op in Operation]
+    if not sep or operation not in names or not value:
+        raise argparse.ArgumentTypeError(f"expected OPERATION=HASH with OPERATION in {names}")
+    return operation, value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a rate is between 0 and 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="airbnb-sync simulator",
+        description="A local stand-in for Airbnb's host-insights API. Every knob can also be "
+                    "changed at run time: POST /_sim/config {\"knob\": value}; statistics at "
+                    "GET /_sim/stats.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument("--accounts", metavar="FILE",
+                        help='fixed hosts: JSON {"accounts": [{"account_id", "listings"}]}')
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
+                        help="the X-Airbnb-API-Key to accept (default: %(default)s)")
+    parser.add_argument("--no-api-key", action="store_true", help="accept any or no API key")
+    parser.add_argument("--hash", action="append", type=_hash_pair, default=[],
+                        metavar="OPERATION=HASH", help="expected persisted-query hash (repeatable)")
+    parser.add_argument("--today", type=date.fromisoformat, help="pin today (YYYY-MM-DD)")
+    parser.add_argument("--anchor-lag-days", type=int, default=3)
+    parser.add_argument("--anchor-shift-days", type=int, default=0,
+                        help="move the anchor of relative offsets by this many days")
+    parser.add_argument("--horizon-days", type=int, default=180)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=float, default=0.0,
+                        help="requests per second per account (0: unlimited)")
+    parser.add_argument("--rate-burst", type=int, default=None)
+    parser.add_argument("--fault-rate", type=_rate, default=0.0,
+                        help="share of transient faults (5xx, malformed or truncated body)")
+    parser.add_argument("--error-rate", type=_rate, default=0.0)
+    parser.add_argument("--malformed-rate", type=_rate, default=0.0)
+    parser.add_argument("--truncate-rate", type=_rate, default=0.0)
+    parser.add_argument("--drift-rate", type=_rate, default=0.0)
+    parser.add_argument("--throttle-rate", type=_rate, default=0.0)
+    parser.add_argument("--throttle-retry-after", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--expire-after", type=int, default=None,
+                        help="sessions expire after N requests of their account")
+    parser.add_argument("--auth-error-status", type=int, choices=(200, 401), default=401)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    return SimulatorConfig(
+        host=args.host, port=args.port,
+        api_key=None if args.no_api_key else args.api_key,
+        hashes=dict(args.hash),
+        accounts=load_accounts_file(args.accounts) if args.accounts else {},
+        today=args.today, anchor_lag_days=args.anchor_lag_days,
+        anchor_shift_days=args.anchor_shift_days, horizon_days=args.horizon_days,
+        latency_ms=args.latency_ms, rate_limit=args.rate_limit, rate_burst=args.rate_burst,
+        fault_rate=args.fault_rate, error_rate=args.error_rate,
+        malformed_rate=args.malformed_rate, truncate_rate=args.truncate_rate,
+        drift_rate=args.drift_rate, throttle_rate=args.throttle_rate,
+        throttle_retry_after=args.throttle_retry_after, seed=args.seed,
+        expire_after=args.expire_after, auth_error_status=args.auth_error_status,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; prints `simulator listening on URL` once it accepts."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"airbnb-sync simulator: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Simulator(config) as simulator:
+            print(f"simulator listening on {simulator.url}", flush=True)
+            while not stopping.wait(0.5):
+                pass
+    except OSError as exc:
+        print(f"airbnb-sync simulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK

@@ -1,0 +1,225 @@
+"""The simulator's knobs: one immutable value, replaced whole when a knob changes at run time.
+
+Every knob can be set when the simulator starts (SimulatorConfig, command-line flags) and
+changed while it runs (`Simulator.configure(**knobs)`, POST /_sim/config), so tests can turn
+faults, latency and expiry on and off without restarting it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation
+from airbnb_sync.simulator.data import SimListing, thumbnail_url_for
+
+DEFAULT_API_KEY = "sim-api-key"
+# Fixed when the server starts: changing them at run time would need a new socket.
+STARTUP_ONLY = frozenset({"host", "port"})
+FAULT_RATES = ("fault_rate", "error_rate", "malformed_rate", "truncate_rate", "drift_rate",
+               "throttle_rate")
+_DIGITS = re.compile(r"^[0-9]{1,30}$")
+
+Accounts = Mapping[str, tuple[SimListing, ...]]
+
+
+def _default_hashes() -> dict[str, str]:
+    return {operation.value: value for operation, value in DEFAULT_HASHES.items()}
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """What the simulator expects and how it misbehaves. Rates are probabilities per request.
+
+    - api_key: the X-Airbnb-API-Key it accepts (None: no check).
+    - hashes: the persisted-query hash of each operation (operation name -> sha256).
+    - accounts: fixed hosts and listings (account id -> listings); other hosts get
+      synthetic listings (data.listings_for).
+    - today: the simulator's today (None: the real UTC day at each request).
+      Offsets count from anchor = today - anchor_lag_days + anchor_shift_days.
+    - horizon_days: days before and after today that are served; other days are omitted.
+    - latency_ms: added to every API answer.
+    - rate_limit, rate_burst: token bucket per account (requests per second; 0 = no limit).
+    - fault_rate: transient faults (5xx, malformed JSON, truncated body) split evenly;
+      error_rate, malformed_rate, truncate_rate: each of those on its own;
+      drift_rate: a renamed container key; throttle_rate: 429 with Retry-After
+      throttle_retry_after seconds. Decisions are reproducible from `seed`.
+    - expire_after: a session expires after this many authenticated requests of its account.
+    - expired_accounts: sessions that are expired now.
+    - auth_error_status: HTTP status of authentication_required (Airbnb sends 200 or 401).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str | None = field(default=DEFAULT_API_KEY, repr=False)
+    hashes: Mapping[str, str] = field(default_factory=_default_hashes)
+    accounts: Accounts = field(default_factory=dict)
+    today: date | None = None
+    anchor_lag_days: int = 3
+    anchor_shift_days: int = 0
+    horizon_days: int = 180
+    latency_ms: float = 0.0
+    rate_limit: float = 0.0
+    rate_burst: int | None = None
+    fault_rate: float = 0.0
+    error_rate: float = 0.0
+    malformed_rate: float = 0.0
+    truncate_rate: float = 0.0
+    drift_rate: float = 0.0
+    throttle_rate: float = 0.0
+    throttle_retry_after: int = 1
+    seed: int = 0
+    expire_after: int | None = None
+    expired_accounts: frozenset[str] = frozenset()
+    auth_error_status: int = 401
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "hashes", _hashes(self.hashes))
+        set_(self, "accounts", _accounts(self.accounts))
+        if isinstance(self.today, str):
+            set_(self, "today", date.fromisoformat(self.today))
+        set_(self, "expired_accounts", frozenset(str(a) for a in self.expired_accounts))
+        for name in FAULT_RATES:
+            rate = float(getattr(self, name))
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+            set_(self, name, rate)
+        _require(self.latency_ms >= 0, f"latency_ms must not be negative, got {self.latency_ms}")
+        _require(self.rate_limit >= 0, f"rate_limit must not be negative, got {self.rate_limit}")
+        _require(self.rate_burst is None or self.rate_burst >= 1,
+                 f"rate_burst must be at least 1, got {self.rate_burst}")
+        _require(self.throttle_retry_after >= 0,
+                 f"throttle_retry_after must not be negative, got {self.throttle_retry_after}")
+        _require(self.expire_after is None or self.expire_after >= 0,
+                 f"expire_after must not be negative, got {self.expire_after}")
+        _require(self.horizon_days >= 0,
+                 f"horizon_days must not be negative, got {self.horizon_days}")
+        _require(self.auth_error_status in (200, 401),
+                 f"auth_error_status must be 200 or 401, got {self.auth_error_status}")
+        _require(0 <= self.port <= 65535, f"port must be 0..65535, got {self.port}")
+
+    @property
+    def burst(self) -> int:
+        """Requests an account may send at once before the rate limit bites."""
+        return self.rate_burst if self.rate_burst is not None else max(1, int(self.rate_limit))
+
+    def changed(self, **knobs: Any) -> SimulatorConfig:
+        """A copy with some knobs changed; `hashes` are merged into the current ones."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(knobs) - known)
+        if unknown:
+            raise ValueError(f"unknown simulator knob(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known - STARTUP_ONLY))}")
+        fixed = sorted(set(knobs) & STARTUP_ONLY)
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} can only be set when the simulator starts")
+        if "hashes" in knobs:
+            knobs["hashes"] = {**self.hashes, **_hashes(knobs["hashes"], complete=False)}
+        return replace(self, **knobs)
+
+    def public(self) -> dict[str, Any]:
+        """The knobs as JSON-ready values, the API key masked."""
+        shown: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "api_key":
+                value = None if value is None else "***"
+            elif f.name == "accounts":
+                value = {account: [listing.id for listing in listings]
+                         for account, listings in value.items()}
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            shown[f.name] = value
+        return shown
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _hashes(value: Mapping[str, str], complete: bool = True) -> dict[str, str]:
+    names = {operation.value for operation in Operation}
+    result = {str(k): str(v) for k, v in value.items()}
+    unknown = sorted(set(result) - names)
+    if unknown:
+        raise ValueError(f"hashes for unknown operation(s) {unknown}; expected {sorted(names)}")
+    if complete and set(result) != names:
+        result = {**_default_hashes(), **result}
+    return result
+
+
+def _accounts(value: Any) -> dict[str, tuple[SimListing, ...]]:
+    """Accept {account: [SimListing | dict]} or the --accounts file's format."""
+    if isinstance(value, list):
+        value = {"accounts": value}
+    if isinstance(value, Mapping) and isinstance(value.get("accounts"), list):
+        return parse_accounts(value)
+    return {str(account): tuple(_listing(item, f"accounts[{account!r}]") for item in listings)
+            for account, listings in value.items()}
+
+
+def _listing(item: Any, where: str) -> SimListing:
+    if isinstance(item, SimListing):
+        return item
+    if not isinstance(item, Mapping):
+        raise ValueError(f"{where}: a listing must be an object with id and listing_name")
+    listing_id = str(item.get("id", ""))
+    if not _DIGITS.match(listing_id):
+        raise ValueError(f"{where}: listing id must be digits, got {listing_id!r}")
+    name = item.get("listing_name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where}: listing {listing_id} needs a listing_name")
+    internal = item.get("internal_name")
+    return SimListing(
+        id=listing_id,
+        listing_name=name,
+        internal_name=None if internal is None else str(internal),
+        thumbnail_url=item.get("thumbnail_url") or thumbnail_url_for(listing_id),
+        summary=str(item.get("summary", "")),
+    )
+
+
+def parse_accounts(document: Any) -> dict[str, tuple[SimListing, ...]]:
+    """{"accounts": [{"account_id": "...", "listings": [{"id", "listing_name",
+    "internal_name"}]}]} -> account id -> listings."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("accounts"), list):
+        raise ValueError('the accounts file must be a JSON object {"accounts": [...]}')
+    accounts: dict[str, tuple[SimListing, ...]] = {}
+    for index, entry in enumerate(document["accounts"]):
+        where = f"accounts[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where} must be an object with account_id and listings")
+        account_id = str(entry.get("account_id", ""))
+        if not _DIGITS.match(account_id):
+            raise ValueError(f"{where}: account_id must be digits, got {account_id!r}")
+        listings = entry.get("listings")
+        if not isinstance(listings, Iterable) or isinstance(listings, str | Mapping):
+            raise ValueError(f"{where}: listings must be a list")
+        accounts[account_id] = tuple(_listing(item, f"{where}.listings")
+                                     for item in listings)
+    return accounts
+
+
+def load_accounts_file(path: str | Path) -> dict[str, tuple[SimListing, ...]]:
+    """Read an --accounts file; errors name the file and the offending entry."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read accounts file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"accounts file {path} is not valid JSON ({exc.msg})") from None
+    try:
+        return parse_accounts(document)
+    except ValueError as exc:
+        raise ValueError(f"accounts file {path}: {exc}") from None
