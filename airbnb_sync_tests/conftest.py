@@ -48,7 +48,7 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DAGSTER_HOME, and no AIRBNB_* settings from the developer's environment."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     for name in list(os.environ):
         if name.startswith("AIRBNB_") and not name.startswith(_KEPT_PREFIX):
             monkeypatch.delenv(name)
