@@ -60,6 +60,11 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value.strip()
 
 
+# Variables whose values are secret: an error names them but never repeats their value.
+SECRET_VARIABLES = frozenset({"AIRBNB_SYNC_SECRET_KEY", "AIRBNB_SYNC_DATABASE_URL",
+                              "AIRBNB_SYNC_ALERT_WEBHOOK"})
+
+
 def _parse(env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T],
            allowed: str) -> T:
     raw = _get(env, name)
@@ -68,7 +73,8 @@ def _parse(env: Mapping[str, str], name: str, default: T, convert: Callable[[str
     try:
         return convert(raw)
     except (ValueError, TypeError) as exc:
-        raise SettingsError(f"{name}={raw!r} is invalid: expected {allowed} ({exc})") from None
+        shown = "(value hidden)" if name in SECRET_VARIABLES else repr(raw)
+        raise SettingsError(f"{name}={shown} is invalid: expected {allowed} ({exc})") from None
 
 
 def _non_negative_float(raw: str) -> float:
@@ -162,13 +168,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     log_format = _parse(env, "AIRBNB_SYNC_LOG_FORMAT", "text", str.lower, "text or json")
     if log_format not in ("text", "json"):
-        raise SettingsError(f"AIRBNB_SYNC_LOG_FORMAT={log_format!r} is invalid: expected text or json")
+        raise SettingsError(
+            f"AIRBNB_SYNC_LOG_FORMAT={log_format!r} is invalid: expected text or json")
     return Settings(
         dagster_home=dagster_home,
         database_url=database_url,
         secret_keys=_parse(env, "AIRBNB_SYNC_SECRET_KEY", (), _secret_keys,
                            "comma-separated Fernet keys"),
-        airbnb_base_url=_parse(env, "AIRBNB_BASE_URL", DEFAULT_BASE_URL, _http_url, "an http(s) URL"),
+        airbnb_base_url=_parse(env, "AIRBNB_BASE_URL", DEFAULT_BASE_URL, _http_url,
+                               "an http(s) URL"),
         airbnb_api_key=_get(env, "AIRBNB_API_KEY"),
         min_request_interval=_parse(env, "AIRBNB_SYNC_MIN_REQUEST_INTERVAL", 6.0,
                                     _non_negative_float, "seconds >= 0"),

@@ -37,7 +37,8 @@ def parse_cookie_text(text: str) -> dict[str, str]:
     """
     text = text.strip()
     if not text:
-        raise InvalidCookie("the cookie is empty: paste the Cookie header of a request to airbnb.com")
+        raise InvalidCookie(
+            "the cookie is empty: paste the Cookie header of a request to airbnb.com")
     if text[0] in "[{":
         return _parse_json_cookies(text)
     if text.lower().startswith("cookie:"):
@@ -57,7 +58,8 @@ def _parse_json_cookies(text: str) -> dict[str, str]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidCookie(f"the cookie looks like JSON but is not valid JSON ({exc.msg})") from None
+        raise InvalidCookie(
+            f"the cookie looks like JSON but is not valid JSON ({exc.msg})") from None
     if isinstance(data, dict):
         return {str(k): str(v) for k, v in data.items()}
     cookies = {}
@@ -107,8 +109,8 @@ def session_cookies_for(account_id: str, text: str) -> dict[str, str]:
         )
     owner = user_id(cookies)
     if owner is None:
-        raise InvalidCookie("_user_attributes carries no user id (id_str): the cookie is not from a "
-                            "logged-in session")
+        raise InvalidCookie("_user_attributes carries no user id (id_str): the cookie is not "
+                            "from a logged-in session")
     if owner != account_id:
         raise InvalidCookie(
             f"the cookie belongs to Airbnb user {owner}, not to account {account_id}: log in as "

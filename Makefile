@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+SIM_PORT ?= 8765
+
+.PHONY: install demo ui test lint clean
+
+# Re-install when pyproject.toml changes; a fresh machine gets the venv from scratch.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Sync two demo hosts from the simulator into the embedded SQLite warehouse, and show them.
+demo: install
+	$(BIN)/airbnb-sync demo
+
+## Open the demo's data in the Dagster UI (http://127.0.0.1:3000), with the simulator running.
+ui: install
+	$(BIN)/airbnb-sync demo --ui --simulator-port $(SIM_PORT)
+
+## The test suite (CI sets the database URLs; see .ci/run).
+test: install lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .dagster_home *.egg-info

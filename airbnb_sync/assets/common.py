@@ -1,0 +1,207 @@
+"""Glue shared by the three assets: one account at a time, under its lease, then one frame.
+
+An asset run covers a rectangle of (account, week) partitions. Each account is planned once
+over all its weeks, fetched under its lease with its own client, and what every account
+produced becomes one validated frame that the warehouse IO manager upserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+
+from airbnb_sync.accounts import AccountStore, open_store
+from airbnb_sync.airbnb.client import AirbnbClient
+from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired, WeekOutOfRange
+from airbnb_sync.airbnb.fetch import FetchOutcome
+from airbnb_sync.airbnb.pacing import Pacer
+from airbnb_sync.airbnb.stats import RequestStats
+from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
+from airbnb_sync.assets.inputs import listing_ids_by_account
+from airbnb_sync.assets.resources import AirbnbSyncResource
+from airbnb_sync.lease import DatabasePacingStore, account_lease
+from airbnb_sync.partitions import decode_partition_keys
+from airbnb_sync.quality import FrameValidationError, to_frame, validate_frame
+
+VALID_SCHEMA = "valid_schema"
+COMPLETE = "complete"
+
+
+def check_specs(asset_name: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(VALID_SCHEMA, asset=asset_name,
+                          description="The frame passed its Pandera model before it was written."),
+        dg.AssetCheckSpec(COMPLETE, asset=asset_name,
+                          description="Every listing has every day or week of the partitions."),
+    ]
+
+
+@dataclass
+class AccountWork:
+    """What a fetch function gets for one account."""
+
+    account_id: str
+    plan: RequestPlan
+    client: AirbnbClient
+    engine: sa.Engine
+    today: date
+    scraped_at: datetime
+
+
+@dataclass
+class SyncReport:
+    """What happened across the accounts of one asset run."""
+
+    scraped_at: datetime
+    records: list[dict[str, Any]] = field(default_factory=list)
+    stats: RequestStats = field(default_factory=RequestStats)
+    failed_listings: dict[str, dict[str, str]] = field(default_factory=dict)
+    account_errors: dict[str, str] = field(default_factory=dict)
+    anchor_shifts: dict[str, int] = field(default_factory=dict)
+
+
+Fetch = Callable[[AccountWork], FetchOutcome]
+Completeness = Callable[[pd.DataFrame, dict[str, list[date]]], dict[str, list[str]]]
+
+
+def partitions_of(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
+    """Account -> its weeks in this run, whatever the shape of the range."""
+    return decode_partition_keys(context.assets_def.partitions_def, context.partition_keys)
+
+
+def sync_accounts(context: dg.AssetExecutionContext, resource: AirbnbSyncResource,
+                  fetch: Fetch) -> SyncReport:
+    """Plan every account first (refusing unreachable weeks before any request), then fetch
+    each one under its lease. An account-level failure stops that account only."""
+    settings = resource.settings()
+    now = resource.now()
+    weeks_by_account = partitions_of(context)
+    horizon = reachable_horizon(now.date(), settings.lookahead_weeks)
+    try:
+        plans = {
+            account_id: plan_requests(weeks, now.date(), horizon, settings.anchor_lag_days)
+            for account_id, weeks in weeks_by_account.items()
+        }
+    except WeekOutOfRange as exc:
+        raise dg.Failure(description=str(exc)) from None
+    engine = resource.engine()
+    store = open_store(settings)
+    report = SyncReport(scraped_at=now)
+    for account_id, plan in plans.items():
+        _sync_account(context, store, engine, account_id, plan, resource, now, fetch, report)
+    return report
+
+
+def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine: sa.Engine,
+                  account_id: str, plan: RequestPlan, resource: AirbnbSyncResource,
+                  now: datetime, fetch: Fetch, report: SyncReport) -> None:
+    settings = resource.settings()
+    try:
+        session = store.session(account_id)
+    except (KeyError, ValueError) as exc:
+        report.account_errors[account_id] = str(exc)
+        return
+    stats = RequestStats()
+    pacer = Pacer(settings.min_request_interval, store=DatabasePacingStore(engine), stats=stats)
+    try:
+        with account_lease(engine, account_id), \
+                AirbnbClient(session, settings, pacer=pacer, stats=stats) as client:
+            outcome = fetch(AccountWork(account_id, plan, client, engine, now.date(), now))
+    except AuthExpired as exc:
+        store.set_auth_status(account_id, "expired")
+        report.account_errors[account_id] = str(exc)
+        return
+    except AirbnbError as exc:
+        report.account_errors[account_id] = f"{type(exc).__name__}: {exc}"
+        return
+    finally:
+        report.stats.merge(stats)
+    store.set_auth_status(account_id, "ok")
+    report.records.extend(outcome.records)
+    report.anchor_shifts[account_id] = outcome.anchor_shift
+    if outcome.failed_listings:
+        report.failed_listings[account_id] = outcome.failed_listings
+    else:
+        store.mark_synced(account_id, now)
+    context.log.info(
+        f"account {account_id}: {len(outcome.records)} rows over {len(plan.weeks)} weeks, "
+        f"{len(outcome.failed_listings)} listings failed"
+    )
+
+
+def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
+         missing: Completeness) -> Iterator[Any]:
+    """Validate, yield the output and the checks, then fail the run if anything is missing.
+
+    The output is yielded even when some listings failed: what was fetched is kept, the
+    `complete` check fails, and the run fails naming the listings, so a retry completes it.
+    """
+    asset_key = context.assets_def.key
+    if not report.records and report.account_errors:
+        raise dg.Failure(description=_problems(report), metadata=_metadata(report))
+    try:
+        frame = validate_frame(kind, to_frame(kind, report.records))
+    except FrameValidationError as exc:
+        yield dg.AssetCheckResult(asset_key=asset_key, check_name=VALID_SCHEMA, passed=False,
+                                  metadata={"errors": str(exc)})
+        raise dg.Failure(description=f"{kind}: nothing was written, the frame is invalid: "
+                                     f"{exc}") from None
+    gaps = missing(frame, partitions_of(context))
+    yield dg.Output(frame, metadata={**_metadata(report),
+                                     "listings": int(frame["listing_id"].nunique())})
+    yield dg.AssetCheckResult(asset_key=asset_key, check_name=VALID_SCHEMA, passed=True,
+                              metadata={"rows": len(frame)})
+    yield dg.AssetCheckResult(
+        asset_key=asset_key, check_name=COMPLETE, passed=not gaps and not report.account_errors,
+        metadata={"missing": dg.MetadataValue.json(gaps),
+                  "failed_accounts": dg.MetadataValue.json(sorted(report.account_errors))},
+    )
+    if report.failed_listings or report.account_errors:
+        raise dg.Failure(description=_problems(report), metadata=_metadata(report))
+
+
+def _metadata(report: SyncReport) -> dict[str, Any]:
+    return {
+        "rows": len(report.records),
+        "scraped_on": report.scraped_at.date().isoformat(),
+        "anchor_shift_days": dg.MetadataValue.json(report.anchor_shifts),
+        **report.stats.as_metadata(),
+    }
+
+
+def _problems(report: SyncReport) -> str:
+    lines = [f"account {account}: {error}" for account, error in report.account_errors.items()]
+    for account, listings in report.failed_listings.items():
+        for listing, error in listings.items():
+            lines.append(f"account {account}, listing {listing}: {error}")
+    lines.append("What was fetched was kept; re-run the same partitions to complete them.")
+    return "\n".join(lines)
+
+
+def missing_per_listing(listings: pd.DataFrame, date_column: str,
+                        days_per_week: int) -> Completeness:
+    """A completeness rule: every stored listing has a row for each of the first
+    `days_per_week` days of every week of the run (7 for daily series, 1 for weekly rows)."""
+
+    def missing(frame: pd.DataFrame,
+                weeks_by_account: dict[str, list[date]]) -> dict[str, list[str]]:
+        present = set(zip(frame["account_id"], frame["listing_id"],
+                          pd.to_datetime(frame[date_column]).dt.date, strict=True))
+        expected = listing_ids_by_account(listings, list(weeks_by_account))
+        gaps: dict[str, list[str]] = {}
+        for account, weeks in weeks_by_account.items():
+            wanted = [week + timedelta(days=day) for week in weeks for day in range(days_per_week)]
+            for listing in expected[account]:
+                absent = [day.isoformat() for day in wanted
+                          if (account, listing, day) not in present]
+                if absent:
+                    gaps[f"{account}/{listing}"] = absent
+        return gaps
+
+    return missing

@@ -1,0 +1,55 @@
+"""The `conversion_metrics` asset: daily conversion and page views, yours vs similar listings."""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from airbnb_sync.airbnb.fetch import FetchOutcome, fetch_conversion
+from airbnb_sync.assets.common import (
+    AccountWork,
+    check_specs,
+    emit,
+    missing_per_listing,
+    partitions_of,
+    sync_accounts,
+)
+from airbnb_sync.assets.inputs import listing_ids_by_account
+from airbnb_sync.assets.resources import AirbnbSyncResource
+from airbnb_sync.lease import save_anchor_day
+
+
+def build_conversion_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="conversion_metrics",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=check_specs("conversion_metrics"),
+        io_manager_key="warehouse",
+        group_name="airbnb_insights",
+        kinds={"python", "sql"},
+        ins={"listings": dg.AssetIn(key="listings")},
+        description=(
+            "Daily series from ChartQuery per listing and stay date: conversion rate and page "
+            "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
+            "day fetched (scraped_on); see the view conversion_metrics_latest."
+        ),
+    )
+    def conversion_metrics(context: dg.AssetExecutionContext, airbnb_sync: AirbnbSyncResource,
+                           listings: pd.DataFrame) -> Iterator[Any]:
+        listing_ids = listing_ids_by_account(listings, list(partitions_of(context)))
+
+        def fetch(work: AccountWork) -> FetchOutcome:
+            outcome = fetch_conversion(work.client, work.account_id, listing_ids[work.account_id],
+                                       work.plan, work.scraped_at)
+            if outcome.anchor is not None and outcome.records:
+                save_anchor_day(work.engine, work.account_id, outcome.anchor.day, work.today)
+            return outcome
+
+        report = sync_accounts(context, airbnb_sync, fetch)
+        yield from emit(context, "conversion_metrics", report,
+                        missing_per_listing(listings, "metric_date", days_per_week=7))
+
+    return conversion_metrics

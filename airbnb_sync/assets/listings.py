@@ -1,0 +1,53 @@
+"""The `listings` asset: each host's listings, recorded for every week of the partitions."""
+
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from airbnb_sync.airbnb.fetch import FetchOutcome, fetch_listings, listings_by_week
+from airbnb_sync.assets.common import AccountWork, check_specs, emit, sync_accounts
+from airbnb_sync.assets.resources import AirbnbSyncResource
+
+
+def _fetch(work: AccountWork) -> FetchOutcome:
+    listings = fetch_listings(work.client)
+    return FetchOutcome(records=listings_by_week(work.account_id, listings, work.plan.weeks,
+                                                 work.scraped_at))
+
+
+def missing_weeks(frame: pd.DataFrame,
+                  weeks_by_account: dict[str, list[date]]) -> dict[str, list[str]]:
+    """Account -> weeks of the run without a single listing row."""
+    present = set(zip(frame["account_id"], pd.to_datetime(frame["week_start"]).dt.date,
+                      strict=True))
+    gaps = {
+        account: [week.isoformat() for week in weeks if (account, week) not in present]
+        for account, weeks in weeks_by_account.items()
+    }
+    return {account: weeks for account, weeks in gaps.items() if weeks}
+
+
+def build_listings_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="listings",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=check_specs("listings"),
+        io_manager_key="warehouse",
+        group_name="airbnb_insights",
+        kinds={"python", "sql"},
+        description=(
+            "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
+            "ListingsSectionQuery returns them, one row per listing and week of the partition."
+        ),
+    )
+    def listings(context: dg.AssetExecutionContext,
+                 airbnb_sync: AirbnbSyncResource) -> Iterator[Any]:
+        report = sync_accounts(context, airbnb_sync, _fetch)
+        yield from emit(context, "listings", report, missing_weeks)
+
+    return listings

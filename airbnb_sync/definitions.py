@@ -1,0 +1,33 @@
+"""The one Definitions object: assets, checks, resources (and, later, schedules and sensors)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from airbnb_sync.assets.conversion import build_conversion_asset
+from airbnb_sync.assets.listings import build_listings_asset
+from airbnb_sync.assets.resources import AirbnbSyncResource
+from airbnb_sync.assets.visibility import build_visibility_asset
+from airbnb_sync.partitions import sync_partitions
+from airbnb_sync.settings import Settings, load_settings
+from airbnb_sync.warehouse.io_manager import WarehouseIOManager
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions_def = sync_partitions(settings)
+    return dg.Definitions(
+        assets=[
+            build_listings_asset(partitions_def),
+            build_conversion_asset(partitions_def),
+            build_visibility_asset(partitions_def),
+        ],
+        resources={
+            # Neither resource takes the database URL as config: it may hold a password, and
+            # resource config is shown in the UI. Both read it from the environment instead.
+            "warehouse": WarehouseIOManager(),
+            "airbnb_sync": AirbnbSyncResource(),
+        },
+    )
+
+
+defs = build_definitions(load_settings())

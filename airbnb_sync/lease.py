@@ -1,0 +1,142 @@
+"""The per-account lease: whoever talks to Airbnb for an account holds it meanwhile.
+
+The three assets may run in parallel processes, and range runs from backfills carry no
+partition tags that a run queue could serialize on (DESIGN.md §2). So requests of one
+account are serialized here: a PostgreSQL advisory lock, or a file lock next to a SQLite
+warehouse. The account's shared request state (when it may next send, which anchor day
+Airbnb counts from) lives in the `request_pacing` table, read and written under the lease.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from filelock import FileLock, Timeout
+
+from airbnb_sync.warehouse.tables import request_pacing
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE_TIMEOUT = 6 * 3600.0
+
+
+class LeaseTimeout(RuntimeError):
+    """Another run kept the account's lease for longer than we were willing to wait."""
+
+
+def _lock_key(account_id: str) -> int:
+    """A stable signed 64-bit advisory-lock key (Python's hash() differs per process)."""
+    digest = hashlib.blake2b(f"airbnb-sync:account:{account_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def account_lease(engine: sa.Engine, account_id: str,
+                  timeout: float = DEFAULT_LEASE_TIMEOUT) -> Iterator[None]:
+    """Hold the account's lease for the duration of the block, waiting up to `timeout` s."""
+    started = time.monotonic()
+    if engine.dialect.name == "sqlite":
+        lock = FileLock(_lock_path(engine, account_id))
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise LeaseTimeout(_timeout_message(account_id, timeout)) from None
+        try:
+            _log_wait(account_id, started)
+            yield
+        finally:
+            lock.release()
+        return
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT set_config('lock_timeout', :ms, false)"),
+                           {"ms": f"{int(timeout * 1000)}ms"})
+        try:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"),
+                               {"key": _lock_key(account_id)})
+        except sa.exc.OperationalError as exc:
+            if "lock timeout" not in str(exc):
+                raise
+            raise LeaseTimeout(_timeout_message(account_id, timeout)) from None
+        connection.commit()
+        try:
+            _log_wait(account_id, started)
+            yield
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
+                               {"key": _lock_key(account_id)})
+            connection.commit()
+
+
+def _lock_path(engine: sa.Engine, account_id: str) -> Path:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        raise ValueError("the per-account lease needs a file-based SQLite warehouse")
+    return Path(f"{database}.account-{account_id}.lock")
+
+
+def _timeout_message(account_id: str, timeout: float) -> str:
+    return (f"account {account_id} is still being synced by another run after {timeout:.0f} s; "
+            "wait for it to finish, or cancel it in the Dagster UI")
+
+
+def _log_wait(account_id: str, started: float) -> None:
+    waited = time.monotonic() - started
+    if waited > 1:
+        logger.info("waited %.1f s for account %s's lease held by another run", waited, account_id)
+
+
+class DatabasePacingStore:
+    """The account's "next request not before" time, shared between processes."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def get(self, account_id: str) -> float | None:
+        with self._engine.connect() as connection:
+            value = connection.execute(
+                sa.select(request_pacing.c.not_before)
+                .where(request_pacing.c.account_id == account_id)
+            ).scalar_one_or_none()
+        return None if value is None else _as_utc(value).timestamp()
+
+    def set(self, account_id: str, epoch: float) -> None:
+        _upsert(self._engine, account_id,
+                not_before=datetime.fromtimestamp(epoch, tz=UTC))
+
+
+def load_anchor_day(engine: sa.Engine, account_id: str, today: date) -> date | None:
+    """The anchor day calibrated today for this account, if a run measured one."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(request_pacing.c.anchor_day, request_pacing.c.anchor_measured_on)
+            .where(request_pacing.c.account_id == account_id)
+        ).one_or_none()
+    if row is None or row.anchor_measured_on != today:
+        return None
+    return row.anchor_day
+
+
+def save_anchor_day(engine: sa.Engine, account_id: str, anchor_day: date, today: date) -> None:
+    _upsert(engine, account_id, anchor_day=anchor_day, anchor_measured_on=today)
+
+
+def _upsert(engine: sa.Engine, account_id: str, **values: object) -> None:
+    with engine.begin() as connection:
+        updated = connection.execute(
+            request_pacing.update().where(request_pacing.c.account_id == account_id)
+            .values(**values)
+        ).rowcount
+        if not updated:
+            connection.execute(request_pacing.insert().values(account_id=account_id, **values))
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they were written in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
