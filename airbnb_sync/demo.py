@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ DEMO_API_KEY = "sim-api-key"
 DEMO_CLIENT_VERSION = "0123456789abcdef0123456789abcdef01234567"
 DEMO_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 DEMO_WEEKS = 8
+# Dagster's command line lives next to this interpreter, whether or not the venv is activated.
+DAGSTER = str(Path(sys.executable).parent / "dagster")
 ASSETS = "listings,conversion_metrics,visibility_metrics"
 
 
@@ -94,9 +97,9 @@ def _sync_and_report() -> int:
         started = time.monotonic()
         partition_range = (f"{partition_key(account_id, first_week)}..."
                            f"{partition_key(account_id, last_week)}")
-        command = ["dagster", "asset", "materialize", "-m", "airbnb_sync.definitions",
+        command = [DAGSTER, "asset", "materialize", "-m", "airbnb_sync.definitions",
                    "--select", ASSETS, "--partition-range", partition_range]
-        print(f"$ {' '.join(command)}")
+        print(f"$ dagster {' '.join(shlex.quote(part) for part in command[1:])}")
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
@@ -137,5 +140,5 @@ def _print_report(database_url: str) -> None:
 def _open_ui() -> int:
     print("Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop). Launch backfills from the "
           "asset graph (Materialize > partitions), not from a job's Partitions tab.")
-    return subprocess.call(["dagster", "dev", "-m", "airbnb_sync.definitions",
+    return subprocess.call([DAGSTER, "dev", "-m", "airbnb_sync.definitions",
                             "-h", "127.0.0.1", "-p", "3000"])

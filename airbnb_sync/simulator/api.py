@@ -2,8 +2,8 @@
 
 1. the operation in the path (404), 2. the API key (401 "Invalid API key"), 3. the account's
 rate limit (429 + Retry-After), 4. the body (400), 5. the persisted-query hash (200 with
-PERSISTED_QUERY_NOT_FOUND), 6. the session (authentication_required), 7. injected faults,
-8. the listing (403 when it is not the host's), 9. the data.
+PERSISTED_QUERY_NOT_FOUND), 6. the session (authentication_required), 7. injected faults
+(a failing listing's 503 first), 8. the listing (403 when it is not the host's), 9. the data.
 No HTTP here: server.py moves bytes, this module decides what they say.
 """
 
@@ -187,6 +187,11 @@ class HostApi:
         if account_id is None or not call.cookies.get("_aat") or self.state.session_expired(
                 account_id):
             return json_answer(config.auth_error_status, responses.authentication_required())
+        if request is not None and request.listing_id in config.failing_listings:
+            answer = json_answer(503, responses.error("Service unavailable",
+                                                      "SERVICE_UNAVAILABLE"))
+            answer.fault = "failing_listing"
+            return answer
         fault = self.state.choose_fault(account_id)
         if fault is not None and fault != "drift":
             return self._fault(fault, account_id, config, now)

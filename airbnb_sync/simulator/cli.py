@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--expire-after", type=int, default=None,
                         help="sessions expire after N requests of their account")
     parser.add_argument("--auth-error-status", type=int, choices=(200, 401), default=401)
+    parser.add_argument("--failing-listing", action="append", default=[], metavar="ID",
+                        help="answer 503 to every metric request of this listing (repeatable)")
     return parser
 
 
@@ -85,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         drift_rate=args.drift_rate, throttle_rate=args.throttle_rate,
         throttle_retry_after=args.throttle_retry_after, seed=args.seed,
         expire_after=args.expire_after, auth_error_status=args.auth_error_status,
+        failing_listings=frozenset(args.failing_listing),
     )
 
 

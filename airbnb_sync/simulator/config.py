@@ -52,6 +52,8 @@ class SimulatorConfig:
     - expire_after: a session expires after this many authenticated requests of its account.
     - expired_accounts: sessions that are expired now.
     - auth_error_status: HTTP status of authentication_required (Airbnb sends 200 or 401).
+    - failing_listings: listings whose ChartQuery and ListOfMetricsQuery requests always get
+      503, so a client's retries run out: one listing down while the others are fine.
     """
 
     host: str = "127.0.0.1"
@@ -77,6 +79,7 @@ class SimulatorConfig:
     expire_after: int | None = None
     expired_accounts: frozenset[str] = frozenset()
     auth_error_status: int = 401
+    failing_listings: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -85,6 +88,7 @@ class SimulatorConfig:
         if isinstance(self.today, str):
             set_(self, "today", date.fromisoformat(self.today))
         set_(self, "expired_accounts", frozenset(str(a) for a in self.expired_accounts))
+        set_(self, "failing_listings", frozenset(str(x) for x in self.failing_listings))
         for name in FAULT_RATES:
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:

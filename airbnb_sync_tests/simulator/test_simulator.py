@@ -359,6 +359,30 @@ def test_missing_or_expired_sessions_get_authentication_required(sim: Simulator)
     assert call(sim, Operation.LISTINGS_SECTION, account=OTHER).status_code == 200
 
 
+def test_a_failing_listing_gets_503_on_every_metric_request(sim: Simulator) -> None:
+    failing, healthy = (listing.id for listing in listings_for(OTHER)[:2])
+    sim.configure(failing_listings=[failing])
+    for operation in (Operation.CHART, Operation.LIST_OF_METRICS):
+        for _ in range(3):
+            answer = call(sim, operation, body_for(operation, failing), account=OTHER)
+            assert answer.status_code == 503
+            assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert call(sim, operation, body_for(operation, healthy), account=OTHER).status_code == 200
+    assert call(sim, Operation.LISTINGS_SECTION, account=OTHER).status_code == 200
+    assert call(sim, Operation.CHART, body_for(Operation.CHART, failing),
+                cookie="bev=1").status_code == 401  # the session is checked first
+    failed = [r for r in sim.requests(OTHER) if r["fault"] == "failing_listing"]
+    assert len(failed) == 6 and {r["status"] for r in failed} == {503}
+    shown = requests.post(f"{sim.url}/_sim/config", json={"failing_listings": []}, timeout=5)
+    assert shown.json()["failing_listings"] == []
+    assert call(sim, Operation.CHART, body_for(Operation.CHART, failing),
+                account=OTHER).status_code == 200
+    assert requests.post(f"{sim.url}/_sim/config", json={"failing_listings": [healthy]},
+                         timeout=5).json()["failing_listings"] == [healthy]
+    assert call(sim, Operation.CHART, body_for(Operation.CHART, healthy),
+                account=OTHER).status_code == 503
+
+
 def test_make_cookie_is_a_full_browser_cookie_the_client_accepts() -> None:
     cookie = make_cookie(HOST)
     assert cookie == make_cookie(HOST) != make_cookie(OTHER)
@@ -533,14 +557,16 @@ def test_statistics_count_per_account_and_operation_with_intervals(sim: Simulato
 def test_the_command_runs_in_the_foreground_until_sigterm(tmp_path: Path) -> None:
     code = "import sys; from airbnb_sync.simulator import main; sys.exit(main(sys.argv[1:]))"
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "--port", "0", "--latency-ms", "1", "--seed", "3"],
+        [sys.executable, "-c", code, "--port", "0", "--latency-ms", "1", "--seed", "3",
+         "--failing-listing", "11", "--failing-listing", "22"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline() if process.stdout else ""
         assert line.startswith("simulator listening on http://127.0.0.1:")
         url = line.split()[-1]
         assert requests.get(f"{url}/_sim/health", timeout=5).json() == {"ok": True}
-        assert requests.get(f"{url}/_sim/config", timeout=5).json()["seed"] == 3
+        knobs = requests.get(f"{url}/_sim/config", timeout=5).json()
+        assert knobs["seed"] == 3 and knobs["failing_listings"] == ["11", "22"]
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
