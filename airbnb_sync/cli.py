@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from airbnb_sync.redact import install_secret_filter
 from airbnb_sync.settings import Settings, SettingsError, load_settings
 
 EXIT_OK = 0
@@ -442,6 +443,7 @@ def _run_module_command(name: str, command: ModuleCommand, argv: list[str]) -> i
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
+    install_secret_filter()
     from airbnb_sync.accounts import AccountUnavailable, InvalidAccountInput
 
     arguments = list(sys.argv[1:] if argv is None else argv)

@@ -10,88 +10,23 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
-import pytest
-import sqlalchemy as sa
-from cryptography.fernet import Fernet
-from dagster import DagsterInstance
+from pipeline_helpers import (
+    HOSTS,
+    WEEKS,
+    as_day,
+    dump,
+    run_range,
+    same,
+    table,
+    weeks_ending_now,
+)
 
 from airbnb_sync.accounts import open_store
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.cli import main as cli
-from airbnb_sync.definitions import build_definitions
-from airbnb_sync.partitions import partition_key, range_tags
+from airbnb_sync.partitions import partition_key
 from airbnb_sync.settings import load_settings
-from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
+from airbnb_sync.simulator import make_cookie
 from airbnb_sync.simulator.data import daily_point, listings_for, window_metrics
-from airbnb_sync.warehouse.engine import create_warehouse_engine
-from airbnb_sync.warehouse.tables import METRIC_TABLES
-
-HOSTS = ("41234567", "58765432")
-API_KEY = "sim-api-key"
-CLIENT_VERSION = "0123456789abcdef0123456789abcdef01234567"
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"
-WEEKS = 8
-
-
-@pytest.fixture
-def simulator():
-    with Simulator(SimulatorConfig(api_key=API_KEY)) as sim:
-        yield sim
-
-
-@pytest.fixture
-def pipeline_env(database_url, dagster_home, simulator, monkeypatch, tmp_path_factory):
-    monkeypatch.setenv("AIRBNB_SYNC_DATABASE_URL", database_url)
-    monkeypatch.setenv("AIRBNB_SYNC_SECRET_KEY", Fernet.generate_key().decode())
-    monkeypatch.setenv("AIRBNB_BASE_URL", simulator.url)
-    monkeypatch.setenv("AIRBNB_API_KEY", API_KEY)
-    monkeypatch.setenv("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "0")
-    cookies = tmp_path_factory.mktemp("cookies")  # away from the files scanned for secrets
-    for account_id in HOSTS:
-        cookie = cookies / f"{account_id}.cookie"
-        cookie.write_text(make_cookie(account_id))
-        assert cli(["accounts", "add", "--account-id", account_id, "--cookie-file", str(cookie),
-                    "--x-client-version", CLIENT_VERSION, "--user-agent", USER_AGENT]) == 0
-    return simulator
-
-
-def weeks_ending_now(count: int = WEEKS) -> tuple[date, date]:
-    last = week_start_of(datetime.now(UTC).date())
-    return last - timedelta(weeks=count - 1), last
-
-
-def run_range(account_id: str, first: date, last: date):
-    defs = build_definitions(load_settings())
-    job = defs.get_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=DagsterInstance.get(),
-                                  tags=range_tags(account_id, first, last), raise_on_error=False)
-
-
-def table(name: str) -> pd.DataFrame:
-    engine = create_warehouse_engine(load_settings().database_url)
-    with engine.connect() as connection:
-        frame = pd.read_sql(sa.select(METRIC_TABLES[name]), connection)
-    key = [c for c in ("account_id", "listing_id", "metric_date", "week_start", "scraped_on")
-           if c in frame.columns]
-    return frame.sort_values(key).reset_index(drop=True)
-
-
-def dump() -> dict[str, list[tuple]]:
-    # NULL comes back as NaN, which never equals itself: compare None instead.
-    return {name: [tuple(row) for row in table(name).astype(object).pipe(
-                lambda f: f.where(f.notna(), None)).itertuples(index=False)]
-            for name in ("listings", "conversion_metrics", "visibility_metrics")}
-
-
-def as_day(value) -> date:
-    return pd.Timestamp(value).date()
-
-
-def same(stored, served) -> bool:
-    if served is None:
-        return stored is None or pd.isna(stored)
-    return stored == pytest.approx(served, rel=1e-12)
 
 
 def test_range_run_of_two_accounts_stores_exactly_what_airbnb_serves(pipeline_env):
