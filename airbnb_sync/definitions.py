@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from airbnb_sync.assets.conversion import build_conversion_asset
+from airbnb_sync.assets.freshness import build_freshness_check
 from airbnb_sync.assets.listings import build_listings_asset
 from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.assets.visibility import build_visibility_asset
@@ -27,6 +28,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_conversion_asset(partitions_def),
             build_visibility_asset(partitions_def),
         ],
+        asset_checks=[build_freshness_check(name)
+                      for name in ("listings", "conversion_metrics", "visibility_metrics")],
         resources={
             # Neither resource takes the database URL as config: it may hold a password, and
             # resource config is shown in the UI. Both read it from the environment instead.
