@@ -7,7 +7,7 @@ thin glue and this logic is testable against the simulator without Dagster.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -135,15 +135,28 @@ def fetch_visibility(client: Any, account_id: str, listing_ids: Iterable[str], p
     return outcome
 
 
-def calibrate_anchor(client: Any, listing_id: str, plan: RequestPlan,
+def calibrate_anchor(client: Any, listing_ids: Sequence[str], plan: RequestPlan,
                      known: Callable[[], Anchor | None]) -> Anchor:
-    """The anchor for date-less requests: the one measured today if any, else one probe."""
+    """The anchor for date-less requests: the one measured today if any, else one probe,
+    with the next listing when a listing's requests fail (one listing down must not stop
+    the others)."""
     anchor = known()
     if anchor is not None:
         return anchor
     window = plan.week_windows[0]
-    _, anchor = calibrated_chart(client, listing_id, "p3_impressions", window, plan.anchor)
-    return anchor
+    failure: AirbnbError | None = None
+    for listing_id in listing_ids:
+        try:
+            _, anchor = calibrated_chart(client, listing_id, "p3_impressions", window,
+                                         plan.anchor)
+            return anchor
+        except LISTING_FAILURES as exc:
+            logger.warning("listing %s could not calibrate the date anchor, trying the next: %s",
+                           listing_id, exc)
+            failure = exc
+    if failure is not None:
+        raise failure
+    return plan.anchor
 
 
 def _listing_failed(outcome: FetchOutcome, listing_id: str, exc: AirbnbError) -> None:

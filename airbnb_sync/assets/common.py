@@ -103,8 +103,12 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
                   now: datetime, fetch: Fetch, report: SyncReport) -> None:
     settings = resource.settings()
     try:
+        if store.get(account_id).auth_status == "expired":
+            # Airbnb already refused this session (maybe earlier in this very run): sending it
+            # again cannot succeed and looks like abuse. A refreshed cookie resets the status.
+            raise AuthExpired(account_id, "not sent again until its cookie is refreshed")
         session = store.session(account_id)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, AuthExpired) as exc:
         report.account_errors[account_id] = str(exc)
         return
     stats = RequestStats()

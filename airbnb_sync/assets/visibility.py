@@ -50,7 +50,7 @@ def build_visibility_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                 day = load_anchor_day(work.engine, work.account_id, work.today)
                 return None if day is None else Anchor(day)
 
-            anchor = calibrate_anchor(work.client, ids[0], work.plan, measured_today)
+            anchor = calibrate_anchor(work.client, ids, work.plan, measured_today)
             save_anchor_day(work.engine, work.account_id, anchor.day, work.today)
             return fetch_visibility(work.client, work.account_id, ids, work.plan,
                                     work.scraped_at, anchor)

@@ -59,6 +59,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         refuse_rows_outside(table_name, obj, weeks_by_account)
         accounts = sorted({str(account) for account in obj["account_id"]})
         if self._is_dry_run():
+            _keep_dry_run_frame(_dry_run_path(context.step_context.instance, context.run_id,
+                                              table_name), obj)
             context.log.info(
                 f"dry run: would write {len(obj)} rows to {table_name} for accounts "
                 f"{', '.join(accounts) or '(none)'}; wrote nothing"
@@ -91,6 +93,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         weeks_by_account = _partitions(context)
         engine = self._engine()
         if self._is_dry_run():
+            kept = _dry_run_path(context.instance, context.upstream_output.run_id, table_name)
+            if kept.exists():
+                # The upstream step of this dry run wrote nothing: hand on what it produced.
+                context.log.info(f"dry run: using the {table_name} frame this run produced")
+                return pd.read_pickle(kept)
             if not _schema_at_head(engine):
                 # Nothing could have been written, and a dry run must not create the schema.
                 context.log.warning(f"dry run: the warehouse has no {table_name} yet; "
@@ -108,6 +115,17 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def _is_dry_run(self) -> bool:
         return load_settings().dry_run if self.dry_run is None else self.dry_run
+
+
+def _dry_run_path(instance: dg.DagsterInstance, run_id: str, table_name: str) -> Path:
+    """Where a dry run keeps an output for its downstream steps (which may run in other
+    processes): the run's folder in Dagster's storage, never the warehouse."""
+    return Path(instance.storage_directory()) / run_id / "dry_run" / f"{table_name}.pkl"
+
+
+def _keep_dry_run_frame(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_pickle(path)
 
 
 def _partitions(context: dg.OutputContext | dg.InputContext) -> dict[str, list[date]]:
