@@ -33,6 +33,23 @@ VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
 
 
+def asset_options(name: str, partitions_def: dg.PartitionsDefinition,
+                  reads_listings: bool = False) -> dict[str, Any]:
+    """What the three assets share: partitions, single-run backfills, checks, IO manager."""
+    options: dict[str, Any] = {
+        "name": name,
+        "partitions_def": partitions_def,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "check_specs": check_specs(name),
+        "io_manager_key": "warehouse",
+        "group_name": "airbnb_insights",
+        "kinds": {"python", "sql"},
+    }
+    if reads_listings:
+        options["ins"] = {"listings": dg.AssetIn(key="listings")}
+    return options
+
+
 def check_specs(asset_name: str) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(VALID_SCHEMA, asset=asset_name,

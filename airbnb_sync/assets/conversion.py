@@ -10,7 +10,7 @@ import pandas as pd
 from airbnb_sync.airbnb.fetch import FetchOutcome, fetch_conversion
 from airbnb_sync.assets.common import (
     AccountWork,
-    check_specs,
+    asset_options,
     emit,
     missing_per_listing,
     partitions_of,
@@ -23,14 +23,7 @@ from airbnb_sync.lease import save_anchor_day
 
 def build_conversion_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        name="conversion_metrics",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs("conversion_metrics"),
-        io_manager_key="warehouse",
-        group_name="airbnb_insights",
-        kinds={"python", "sql"},
-        ins={"listings": dg.AssetIn(key="listings")},
+        **asset_options("conversion_metrics", partitions_def, reads_listings=True),
         description=(
             "Daily series from ChartQuery per listing and stay date: conversion rate and page "
             "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "

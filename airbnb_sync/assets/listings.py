@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from airbnb_sync.airbnb.fetch import FetchOutcome, fetch_listings, listings_by_week
-from airbnb_sync.assets.common import AccountWork, check_specs, emit, sync_accounts
+from airbnb_sync.assets.common import AccountWork, asset_options, emit, sync_accounts
 from airbnb_sync.assets.resources import AirbnbSyncResource
 
 
@@ -33,13 +33,7 @@ def missing_weeks(frame: pd.DataFrame,
 
 def build_listings_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        name="listings",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs("listings"),
-        io_manager_key="warehouse",
-        group_name="airbnb_insights",
-        kinds={"python", "sql"},
+        **asset_options("listings", partitions_def),
         description=(
             "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
             "ListingsSectionQuery returns them, one row per listing and week of the partition."

@@ -11,7 +11,7 @@ from airbnb_sync.airbnb.fetch import FetchOutcome, calibrate_anchor, fetch_visib
 from airbnb_sync.airbnb.windows import Anchor
 from airbnb_sync.assets.common import (
     AccountWork,
-    check_specs,
+    asset_options,
     emit,
     missing_per_listing,
     partitions_of,
@@ -24,14 +24,7 @@ from airbnb_sync.lease import load_anchor_day, save_anchor_day
 
 def build_visibility_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        name="visibility_metrics",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs("visibility_metrics"),
-        io_manager_key="warehouse",
-        group_name="airbnb_insights",
-        kinds={"python", "sql"},
-        ins={"listings": dg.AssetIn(key="listings")},
+        **asset_options("visibility_metrics", partitions_def, reads_listings=True),
         description=(
             "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
             "search-to-listing and listing-to-booking conversion, first-page impression rate, "

@@ -49,7 +49,7 @@ def weeks_ending_now(count: int = WEEKS) -> tuple[date, date]:
 
 def run_range(account_id: str, first: date, last: date) -> ExecuteInProcessResult:
     defs = build_definitions(load_settings())
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(instance=DagsterInstance.get(),
                                   tags=range_tags(account_id, first, last), raise_on_error=False)
 

@@ -111,7 +111,7 @@ def test_visibility_alone_calibrates_with_another_listing_when_the_first_fails(
     failing = LISTING_IDS[0]
     pipeline_env.configure(failing_listings=[failing])
     first, last = weeks_ending_now(WEEKS)
-    job = build_definitions(load_settings()).get_implicit_global_asset_job_def()
+    job = build_definitions(load_settings()).resolve_implicit_global_asset_job_def()
 
     result = job.execute_in_process(
         instance=DagsterInstance.get(), tags=range_tags(HOST, first, last),

@@ -34,6 +34,12 @@ def test_range_run_of_two_accounts_stores_exactly_what_airbnb_serves(pipeline_en
     for account_id in HOSTS:
         result = run_range(account_id, first, last)
         assert result.success, result.all_events
+    # The last run covered the second account, so now every check passes, `fresh` included.
+    checks = {(evaluation.asset_key.path[-1], evaluation.check_name): evaluation.passed
+              for evaluation in result.get_asset_check_evaluations()}
+    assert checks == {(asset, check): True
+                      for asset in ("listings", "conversion_metrics", "visibility_metrics")
+                      for check in ("valid_schema", "complete", "fresh")}
     listings, conversion, visibility = (table("listings"), table("conversion_metrics"),
                                         table("visibility_metrics"))
     for account_id in HOSTS:
