@@ -23,11 +23,11 @@ from airbnb_sync.airbnb.fetch import FetchOutcome
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
-from airbnb_sync.assets.inputs import listing_ids_by_account
 from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.lease import DatabasePacingStore, account_lease
 from airbnb_sync.partitions import decode_partition_keys
 from airbnb_sync.quality import FrameValidationError, to_frame, validate_frame
+from airbnb_sync.settings import Settings
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
@@ -111,14 +111,13 @@ def sync_accounts(context: dg.AssetExecutionContext, resource: AirbnbSyncResourc
     store = open_store(settings)
     report = SyncReport(scraped_at=now)
     for account_id, plan in plans.items():
-        _sync_account(context, store, engine, account_id, plan, resource, now, fetch, report)
+        _sync_account(context, store, engine, account_id, plan, settings, now, fetch, report)
     return report
 
 
 def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine: sa.Engine,
-                  account_id: str, plan: RequestPlan, resource: AirbnbSyncResource,
+                  account_id: str, plan: RequestPlan, settings: Settings,
                   now: datetime, fetch: Fetch, report: SyncReport) -> None:
-    settings = resource.settings()
     try:
         if store.get(account_id).auth_status == "expired":
             # Airbnb already refused this session (maybe earlier in this very run): sending it
@@ -205,7 +204,7 @@ def _problems(report: SyncReport) -> str:
     return "\n".join(lines)
 
 
-def missing_per_listing(listings: pd.DataFrame, date_column: str,
+def missing_per_listing(listing_ids: dict[str, list[str]], date_column: str,
                         days_per_week: int) -> Completeness:
     """A completeness rule: every stored listing has a row for each of the first
     `days_per_week` days of every week of the run (7 for daily series, 1 for weekly rows)."""
@@ -214,11 +213,10 @@ def missing_per_listing(listings: pd.DataFrame, date_column: str,
                 weeks_by_account: dict[str, list[date]]) -> dict[str, list[str]]:
         present = set(zip(frame["account_id"], frame["listing_id"],
                           pd.to_datetime(frame[date_column]).dt.date, strict=True))
-        expected = listing_ids_by_account(listings, list(weeks_by_account))
         gaps: dict[str, list[str]] = {}
         for account, weeks in weeks_by_account.items():
             wanted = [week + timedelta(days=day) for week in weeks for day in range(days_per_week)]
-            for listing in expected[account]:
+            for listing in listing_ids[account]:
                 absent = [day.isoformat() for day in wanted
                           if (account, listing, day) not in present]
                 if absent:

@@ -1,6 +1,5 @@
 """The `conversion_metrics` asset: daily conversion and page views, yours vs similar listings."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +42,6 @@ def build_conversion_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
 
         report = sync_accounts(context, airbnb_sync, fetch)
         yield from emit(context, "conversion_metrics", report,
-                        missing_per_listing(listings, "metric_date", days_per_week=7))
+                        missing_per_listing(listing_ids, "metric_date", days_per_week=7))
 
     return conversion_metrics

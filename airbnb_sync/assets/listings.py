@@ -1,6 +1,5 @@
 """The `listings` asset: each host's listings, recorded for every week of the partitions."""
 
-
 from collections.abc import Iterator
 from datetime import date
 from typing import Any

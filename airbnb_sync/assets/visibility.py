@@ -1,6 +1,5 @@
 """The `visibility_metrics` asset: weekly search visibility and conversion per listing."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +49,6 @@ def build_visibility_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
 
         report = sync_accounts(context, airbnb_sync, fetch)
         yield from emit(context, "visibility_metrics", report,
-                        missing_per_listing(listings, "week_start", days_per_week=1))
+                        missing_per_listing(listing_ids, "week_start", days_per_week=1))
 
     return visibility_metrics
