@@ -47,6 +47,12 @@ class Settings:
     max_retry_after: float
     retry_budget_seconds: float
     max_retries: int
+    daily_cron: str
+    daily_ahead_weeks: int
+    far_refresh_days: int
+    run_retries: int
+    run_retry_delay: float
+    dagster_url: str
 
     @property
     def is_sqlite(self) -> bool:
@@ -129,6 +135,15 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _cron(raw: str) -> str:
+    # Dagster's own validator, so a schedule that loads here also loads in the daemon.
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(raw):
+        raise ValueError("not a 5-field cron expression such as '0 5 * * *'")
+    return raw
+
+
 def _hash(raw: str) -> str:
     if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
         raise ValueError("must be 64 lowercase hex digits (a sha256)")
@@ -205,4 +220,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                     "seconds >= 0"),
         max_retries=_parse(env, "AIRBNB_SYNC_MAX_RETRIES", 5, _int_between(0, 20),
                            "an integer 0..20"),
+        daily_cron=_parse(env, "AIRBNB_SYNC_DAILY_CRON", "0 5 * * *", _cron,
+                          "a cron expression, evaluated in UTC"),
+        daily_ahead_weeks=_parse(env, "AIRBNB_SYNC_DAILY_AHEAD_WEEKS", 4, _int_between(0, 26),
+                                 "an integer 0..26 (weeks after the current one refreshed daily)"),
+        far_refresh_days=_parse(env, "AIRBNB_SYNC_FAR_REFRESH_DAYS", 7, _int_between(1, 7),
+                                "an integer 1..7 (1 refreshes every week of the horizon daily)"),
+        run_retries=_parse(env, "AIRBNB_SYNC_RUN_RETRIES", 3, _int_between(0, 10),
+                           "an integer 0..10"),
+        run_retry_delay=_parse(env, "AIRBNB_SYNC_RUN_RETRY_DELAY", 60.0, _non_negative_float,
+                               "seconds >= 0"),
+        dagster_url=_parse(env, "AIRBNB_SYNC_DAGSTER_URL", "http://127.0.0.1:3000", _http_url,
+                           "the http(s) address of the Dagster UI, for links in alerts"),
     )

@@ -18,13 +18,19 @@ import sqlalchemy as sa
 
 from airbnb_sync.accounts import AccountStore, open_store
 from airbnb_sync.airbnb.client import AirbnbClient
-from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired, WeekOutOfRange
+from airbnb_sync.airbnb.errors import (
+    AirbnbError,
+    AirbnbUnavailable,
+    AuthExpired,
+    RateLimited,
+    WeekOutOfRange,
+)
 from airbnb_sync.airbnb.fetch import FetchOutcome
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
 from airbnb_sync.assets.resources import AirbnbSyncResource
-from airbnb_sync.lease import DatabasePacingStore, account_lease
+from airbnb_sync.lease import DatabasePacingStore, LeaseTimeout, account_lease
 from airbnb_sync.partitions import decode_partition_keys
 from airbnb_sync.quality import FrameValidationError, to_frame, validate_frame
 from airbnb_sync.settings import Settings
@@ -33,13 +39,28 @@ VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
 
 
+# Failures that may pass by themselves; any other Airbnb error (an expired session, schema
+# drift, a refused query hash) fails the same way again, so Dagster must not retry it.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (AirbnbUnavailable, RateLimited, LeaseTimeout)
+
+
+def sync_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Dagster retries a failed sync step, with backoff, unless the failure says it is not
+    transient (`dg.Failure(allow_retries=False)`); unexpected errors such as a lost database
+    connection are retried too."""
+    return dg.RetryPolicy(max_retries=settings.run_retries, delay=settings.run_retry_delay,
+                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
 def asset_options(name: str, partitions_def: dg.PartitionsDefinition,
-                  reads_listings: bool = False) -> dict[str, Any]:
-    """What the three assets share: partitions, single-run backfills, checks, IO manager."""
+                  retry_policy: dg.RetryPolicy, reads_listings: bool = False) -> dict[str, Any]:
+    """What the three assets share: partitions, single-run backfills, retries, checks, IO
+    manager."""
     options: dict[str, Any] = {
         "name": name,
         "partitions_def": partitions_def,
         "backfill_policy": dg.BackfillPolicy.single_run(),
+        "retry_policy": retry_policy,
         "check_specs": check_specs(name),
         "io_manager_key": "warehouse",
         "group_name": "airbnb_insights",
@@ -80,7 +101,21 @@ class SyncReport:
     stats: RequestStats = field(default_factory=RequestStats)
     failed_listings: dict[str, dict[str, str]] = field(default_factory=dict)
     account_errors: dict[str, str] = field(default_factory=dict)
+    error_classes: dict[str, str] = field(default_factory=dict)
     anchor_shifts: dict[str, int] = field(default_factory=dict)
+
+
+    def failed(self, account_id: str, exc: Exception) -> None:
+        self.account_errors[account_id] = f"{type(exc).__name__}: {exc}"
+        self.error_classes[account_id] = type(exc).__name__
+
+    @property
+    def may_pass(self) -> bool:
+        """Whether a retry could succeed: a listing failure is always transient (fetch.py
+        keeps going only past those); an account failure only if its error is."""
+        transient = {error.__name__ for error in TRANSIENT_ERRORS}
+        return bool(self.failed_listings) or any(
+            name in transient for name in self.error_classes.values())
 
 
 Fetch = Callable[[AccountWork], FetchOutcome]
@@ -106,7 +141,7 @@ def sync_accounts(context: dg.AssetExecutionContext, resource: AirbnbSyncResourc
             for account_id, weeks in weeks_by_account.items()
         }
     except WeekOutOfRange as exc:
-        raise dg.Failure(description=str(exc)) from None
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     engine = resource.engine()
     store = open_store(settings)
     report = SyncReport(scraped_at=now)
@@ -125,7 +160,7 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
             raise AuthExpired(account_id, "not sent again until its cookie is refreshed")
         session = store.session(account_id)
     except (KeyError, ValueError, AuthExpired) as exc:
-        report.account_errors[account_id] = str(exc)
+        report.failed(account_id, exc)
         return
     stats = RequestStats()
     pacer = Pacer(settings.min_request_interval, store=DatabasePacingStore(engine), stats=stats)
@@ -135,10 +170,13 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
             outcome = fetch(AccountWork(account_id, plan, client, engine, now.date(), now))
     except AuthExpired as exc:
         store.set_auth_status(account_id, "expired")
-        report.account_errors[account_id] = str(exc)
+        context.log.error(f"account {account_id}: Airbnb refused the session; it is marked "
+                          f"expired. Refresh it: airbnb-sync accounts update {account_id} "
+                          "--cookie-file -")
+        report.failed(account_id, exc)
         return
-    except AirbnbError as exc:
-        report.account_errors[account_id] = f"{type(exc).__name__}: {exc}"
+    except (AirbnbError, LeaseTimeout) as exc:
+        report.failed(account_id, exc)
         return
     finally:
         report.stats.merge(stats)
@@ -147,6 +185,9 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
     report.anchor_shifts[account_id] = outcome.anchor_shift
     if outcome.failed_listings:
         report.failed_listings[account_id] = outcome.failed_listings
+        # fetch.py words each listing failure "<ErrorClass>: <message>".
+        report.error_classes[account_id] = ", ".join(sorted(
+            {error.split(":")[0] for error in outcome.failed_listings.values()}))
     else:
         store.mark_synced(account_id, now)
     context.log.info(
@@ -164,14 +205,14 @@ def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
     """
     asset_key = context.assets_def.key
     if not report.records and report.account_errors:
-        raise dg.Failure(description=_problems(report), metadata=_metadata(report))
+        raise _failure(report)
     try:
         frame = validate_frame(kind, to_frame(kind, report.records))
     except FrameValidationError as exc:
         yield dg.AssetCheckResult(asset_key=asset_key, check_name=VALID_SCHEMA, passed=False,
                                   metadata={"errors": str(exc)})
         raise dg.Failure(description=f"{kind}: nothing was written, the frame is invalid: "
-                                     f"{exc}") from None
+                                     f"{exc}", allow_retries=False) from None
     gaps = missing(frame, partitions_of(context))
     yield dg.Output(frame, metadata={**_metadata(report),
                                      "listings": int(frame["listing_id"].nunique())})
@@ -183,7 +224,16 @@ def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
                   "failed_accounts": dg.MetadataValue.json(sorted(report.account_errors))},
     )
     if report.failed_listings or report.account_errors:
-        raise dg.Failure(description=_problems(report), metadata=_metadata(report))
+        raise _failure(report)
+
+
+def _failure(report: SyncReport) -> dg.Failure:
+    return dg.Failure(
+        description=_problems(report),
+        metadata={**_metadata(report),
+                  "error_classes": dg.MetadataValue.json(report.error_classes)},
+        allow_retries=report.may_pass,
+    )
 
 
 def _metadata(report: SyncReport) -> dict[str, Any]:

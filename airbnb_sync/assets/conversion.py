@@ -20,9 +20,10 @@ from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.lease import save_anchor_day
 
 
-def build_conversion_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_conversion_asset(partitions_def: dg.PartitionsDefinition,
+                 retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(
-        **asset_options("conversion_metrics", partitions_def, reads_listings=True),
+        **asset_options("conversion_metrics", partitions_def, retry_policy, reads_listings=True),
         description=(
             "Daily series from ChartQuery per listing and stay date: conversion rate and page "
             "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "

@@ -30,9 +30,10 @@ def missing_weeks(frame: pd.DataFrame,
     return {account: weeks for account, weeks in gaps.items() if weeks}
 
 
-def build_listings_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_listings_asset(partitions_def: dg.PartitionsDefinition,
+                 retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(
-        **asset_options("listings", partitions_def),
+        **asset_options("listings", partitions_def, retry_policy),
         description=(
             "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
             "ListingsSectionQuery returns them, one row per listing and week of the partition."

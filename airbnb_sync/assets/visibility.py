@@ -21,9 +21,10 @@ from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.lease import load_anchor_day, save_anchor_day
 
 
-def build_visibility_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_visibility_asset(partitions_def: dg.PartitionsDefinition,
+                 retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(
-        **asset_options("visibility_metrics", partitions_def, reads_listings=True),
+        **asset_options("visibility_metrics", partitions_def, retry_policy, reads_listings=True),
         description=(
             "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
             "search-to-listing and listing-to-booking conversion, first-page impression rate, "
