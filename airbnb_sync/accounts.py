@@ -30,6 +30,7 @@ from airbnb_sync.warehouse.tables import (
     accounts,
     conversion_metrics,
     listings,
+    request_counts,
     request_pacing,
     visibility_metrics,
 )
@@ -43,7 +44,7 @@ MAX_USER_AGENT = 512
 MAX_LABEL = 200
 # The rows `purge` removes, children first.
 ACCOUNT_DATA_TABLES: tuple[sa.Table, ...] = (
-    conversion_metrics, visibility_metrics, listings, request_pacing,
+    conversion_metrics, visibility_metrics, listings, request_pacing, request_counts,
 )
 
 

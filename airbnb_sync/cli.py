@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from airbnb_sync.redact import install_secret_filter
+from airbnb_sync.logs import configure_logging
 from airbnb_sync.settings import Settings, SettingsError, load_settings
 
 EXIT_OK = 0
@@ -418,6 +418,10 @@ COMMANDS: dict[str, Command | ModuleCommand] = {
                          _placeholder),
     "demo": ModuleCommand("sync demo hosts from the simulator into the embedded warehouse",
                           "airbnb_sync.demo"),
+    "export": ModuleCommand("stream a warehouse table to CSV, Parquet or JSON Lines",
+                            "airbnb_sync.export"),
+    "status": ModuleCommand("per-account health for operators; exit 1 when a person must act",
+                            "airbnb_sync.status"),
 }
 
 
@@ -443,7 +447,7 @@ def _run_module_command(name: str, command: ModuleCommand, argv: list[str]) -> i
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
-    install_secret_filter()
+    configure_logging()
     from airbnb_sync.accounts import AccountUnavailable, InvalidAccountInput
 
     arguments = list(sys.argv[1:] if argv is None else argv)

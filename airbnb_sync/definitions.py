@@ -1,4 +1,4 @@
-"""The one Definitions object: assets, checks, resources (and, later, schedules and sensors)."""
+"""The one Definitions object: assets, checks, schedules, sensors and resources."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import warnings
 
 import dagster as dg
 
+from airbnb_sync.assets.common import sync_retry_policy
 from airbnb_sync.assets.conversion import build_conversion_asset
 from airbnb_sync.assets.freshness import build_freshness_check
 from airbnb_sync.assets.listings import build_listings_asset
 from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.assets.visibility import build_visibility_asset
+from airbnb_sync.automation import build_automation
+from airbnb_sync.logs import configure_logging
 from airbnb_sync.partitions import sync_partitions
-from airbnb_sync.redact import install_secret_filter
 from airbnb_sync.settings import Settings, load_settings
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
@@ -22,14 +24,18 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions_def = sync_partitions(settings)
+    schedules, sensors = build_automation(settings)
+    retry_policy = sync_retry_policy(settings)
     return dg.Definitions(
         assets=[
-            build_listings_asset(partitions_def),
-            build_conversion_asset(partitions_def),
-            build_visibility_asset(partitions_def),
+            build_listings_asset(partitions_def, retry_policy),
+            build_conversion_asset(partitions_def, retry_policy),
+            build_visibility_asset(partitions_def, retry_policy),
         ],
         asset_checks=[build_freshness_check(name)
                       for name in ("listings", "conversion_metrics", "visibility_metrics")],
+        schedules=schedules,
+        sensors=sensors,
         resources={
             # Neither resource takes the database URL as config: it may hold a password, and
             # resource config is shown in the UI. Both read it from the environment instead.
@@ -39,5 +45,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-install_secret_filter()
+configure_logging(load_settings())
 defs = build_definitions(load_settings())

@@ -87,7 +87,8 @@ SCRUBBED_LOGGERS: tuple[str, ...] = (
 )
 
 
-def _attach(filterer: logging.Filterer) -> None:
+def attach_secret_filter(filterer: logging.Filterer) -> None:
+    """Give a handler or logger one SecretFilter (idempotent)."""
     if not any(isinstance(existing, SecretFilter) for existing in filterer.filters):
         filterer.addFilter(SecretFilter())
 
@@ -100,9 +101,9 @@ def install_secret_filter() -> None:
     writes, so both are covered.
     """
     for handler in logging.getLogger().handlers:
-        _attach(handler)
+        attach_secret_filter(handler)
     names = set(SCRUBBED_LOGGERS)
     names.update(name for name in logging.root.manager.loggerDict
                  if name.startswith(("airbnb_sync.", "urllib3.")))
     for name in sorted(names):
-        _attach(logging.getLogger(name))
+        attach_secret_filter(logging.getLogger(name))

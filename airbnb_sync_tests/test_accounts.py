@@ -31,6 +31,7 @@ from airbnb_sync.warehouse.tables import (
     accounts,
     conversion_metrics,
     listings,
+    request_counts,
     request_pacing,
     visibility_metrics,
 )
@@ -252,6 +253,8 @@ def _insert_metrics(engine: sa.Engine, account_id: str) -> None:
             week_end=week + timedelta(days=6), scraped_at=NOW))
         connection.execute(request_pacing.insert().values(account_id=account_id,
                                                           anchor_day=week))
+        connection.execute(request_counts.insert().values(account_id=account_id, hour=NOW,
+                                                          requests=3))
 
 
 def _counts(engine: sa.Engine, account_id: str) -> dict[str, int]:
@@ -261,7 +264,7 @@ def _counts(engine: sa.Engine, account_id: str) -> dict[str, int]:
                 sa.select(sa.func.count()).select_from(table)
                 .where(table.c.account_id == account_id)).scalar_one()
             for table in (accounts, listings, conversion_metrics, visibility_metrics,
-                          request_pacing)
+                          request_pacing, request_counts)
         }
 
 
@@ -274,7 +277,7 @@ def test_purge_removes_one_account_and_its_data_only(store: AccountStore,
     assert set(_counts(engine, ACCOUNT).values()) == {1}  # soft delete keeps everything
     removed = store.purge(ACCOUNT)
     assert removed == {"conversion_metrics": 1, "visibility_metrics": 1, "listings": 1,
-                       "request_pacing": 1}
+                       "request_pacing": 1, "request_counts": 1}
     assert set(_counts(engine, ACCOUNT).values()) == {0}
     assert set(_counts(engine, OTHER).values()) == {1}
 

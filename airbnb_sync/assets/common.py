@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -31,9 +31,11 @@ from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
 from airbnb_sync.assets.resources import AirbnbSyncResource
 from airbnb_sync.lease import DatabasePacingStore, LeaseTimeout, account_lease
-from airbnb_sync.partitions import decode_partition_keys
+from airbnb_sync.logs import log_context
+from airbnb_sync.partitions import decode_partition_keys, partition_key
 from airbnb_sync.quality import FrameValidationError, to_frame, validate_frame
 from airbnb_sync.settings import Settings
+from airbnb_sync.warehouse.request_counts import record_requests
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
@@ -146,7 +148,11 @@ def sync_accounts(context: dg.AssetExecutionContext, resource: AirbnbSyncResourc
     store = open_store(settings)
     report = SyncReport(scraped_at=now)
     for account_id, plan in plans.items():
-        _sync_account(context, store, engine, account_id, plan, settings, now, fetch, report)
+        span = (f"{partition_key(account_id, plan.weeks[0])}..."
+                f"{partition_key(account_id, plan.weeks[-1])}")
+        with log_context(run_id=context.run_id, account=account_id, partition=span):
+            _sync_account(context, store, engine, account_id, plan, settings, now, fetch,
+                          report)
     return report
 
 
@@ -180,6 +186,9 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
         return
     finally:
         report.stats.merge(stats)
+        # Counted even when the fetch failed: Airbnb received them all the same.
+        record_requests(engine, account_id, stats.total_requests + stats.retries,
+                        datetime.now(UTC))
     store.set_auth_status(account_id, "ok")
     report.records.extend(outcome.records)
     report.anchor_shifts[account_id] = outcome.anchor_shift

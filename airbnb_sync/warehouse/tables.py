@@ -129,3 +129,15 @@ LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def key_columns(table: sa.Table) -> list[str]:
     return [column.name for column in table.primary_key.columns]
+
+
+# Requests sent to Airbnb per account and UTC hour (retries included), for `airbnb-sync
+# status`: an operator sees how hard each account leans on Airbnb. Old hours are pruned.
+request_counts = sa.Table(
+    "request_counts",
+    metadata,
+    sa.Column("account_id", sa.Text, _account_fk(), primary_key=True),
+    sa.Column("hour", UtcTimestamp, primary_key=True),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Index("ix_request_counts_hour", "hour"),
+)
