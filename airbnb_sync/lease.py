@@ -5,12 +5,19 @@ partition tags that a run queue could serialize on (DESIGN.md §2). So requests 
 account are serialized here: a PostgreSQL advisory lock, or a file lock next to a SQLite
 warehouse. The account's shared request state (when it may next send, which anchor day
 Airbnb counts from) lives in the `request_pacing` table, read and written under the lease.
+
+A PostgreSQL advisory lock lives as long as the session that took it: if the database
+restarts or the connection drops, the lock is gone while the run goes on. So the pacing
+store checks, before it hands out each request's turn, that the session holding the
+account's lease is still there, and the run stops with `LeaseLost` instead of talking to
+Airbnb unserialized.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +36,26 @@ DEFAULT_LEASE_TIMEOUT = 6 * 3600.0
 
 class LeaseTimeout(RuntimeError):
     """Another run kept the account's lease for longer than we were willing to wait."""
+
+
+class LeaseLost(RuntimeError):
+    """The database session holding the account's lease ended (restart, dropped connection):
+    another run may take the lease now, so this one must not send anything more."""
+
+    def __init__(self, account_id: str, cause: BaseException) -> None:
+        self.account_id = account_id
+        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()
+        super().__init__(
+            f"account {account_id}: lost its lease, because the warehouse database connection "
+            f"that held it broke ({reason[0] if reason else type(cause).__name__}). Did the "
+            "database restart? Nothing more was sent to Airbnb for this account; re-run the "
+            "same partitions once the database is reachable."
+        )
+
+
+# The sessions holding this process's PostgreSQL leases: (database URL, account) -> session.
+_held: dict[tuple[str, str], sa.Connection] = {}
+_held_lock = threading.Lock()
 
 
 def _lock_key(account_id: str) -> int:
@@ -65,13 +92,54 @@ def account_lease(engine: sa.Engine, account_id: str,
                 raise
             raise LeaseTimeout(_timeout_message(account_id, timeout)) from None
         connection.commit()
+        held = (_url_key(engine), account_id)
+        with _held_lock:
+            _held[held] = connection
         try:
             _log_wait(account_id, started)
             yield
         finally:
+            with _held_lock:
+                _held.pop(held, None)
+            _release(connection, account_id)
+
+
+def _release(connection: sa.Connection, account_id: str) -> None:
+    """Unlock. A session that is gone took the lock with it: as every request's turn checked
+    the lease (DatabasePacingStore), nothing was sent unserialized, so a warning is enough."""
+    if not connection.invalidated:
+        try:
             connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
                                {"key": _lock_key(account_id)})
             connection.commit()
+            return
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+    logger.warning("account %s: the database session holding its lease was gone at the end; "
+                   "the lease went with it", account_id)
+
+
+def ensure_lease_held(engine: sa.Engine, account_id: str) -> None:
+    """Raise LeaseLost if this process took the account's PostgreSQL lease on `engine` and
+    the session holding it has ended. A lease not held here (SQLite, other callers) passes."""
+    with _held_lock:
+        connection = _held.get((_url_key(engine), account_id))
+    if connection is None:
+        return
+    if connection.invalidated:
+        raise LeaseLost(account_id, RuntimeError("the session was closed"))
+    try:
+        connection.execute(sa.text("SELECT 1"))
+        connection.commit()
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        raise LeaseLost(account_id, exc) from exc
+
+
+def _url_key(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _lock_path(engine: sa.Engine, account_id: str) -> Path:
@@ -93,12 +161,14 @@ def _log_wait(account_id: str, started: float) -> None:
 
 
 class DatabasePacingStore:
-    """The account's "next request not before" time, shared between processes."""
+    """The account's "next request not before" time, shared between processes. Asked before
+    every request, it also makes sure the account's lease is still held (see LeaseLost)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
 
     def get(self, account_id: str) -> float | None:
+        ensure_lease_held(self._engine, account_id)
         with self._engine.connect() as connection:
             value = connection.execute(
                 sa.select(request_pacing.c.not_before)

@@ -30,12 +30,13 @@ from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
 from airbnb_sync.assets.resources import AirbnbSyncResource
-from airbnb_sync.lease import DatabasePacingStore, LeaseTimeout, account_lease
+from airbnb_sync.lease import DatabasePacingStore, LeaseLost, LeaseTimeout, account_lease
 from airbnb_sync.logs import log_context
 from airbnb_sync.partitions import decode_partition_keys, partition_key
 from airbnb_sync.quality import FrameValidationError, to_frame, validate_frame
 from airbnb_sync.settings import Settings
 from airbnb_sync.warehouse.request_counts import record_requests
+from airbnb_sync.warehouse.upsert import WriteResult, write_frames_by_account
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
@@ -43,7 +44,8 @@ COMPLETE = "complete"
 
 # Failures that may pass by themselves; any other Airbnb error (an expired session, schema
 # drift, a refused query hash) fails the same way again, so Dagster must not retry it.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (AirbnbUnavailable, RateLimited, LeaseTimeout)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (AirbnbUnavailable, RateLimited, LeaseTimeout,
+                                                 LeaseLost)
 
 
 def sync_retry_policy(settings: Settings) -> dg.RetryPolicy:
@@ -105,6 +107,8 @@ class SyncReport:
     account_errors: dict[str, str] = field(default_factory=dict)
     error_classes: dict[str, str] = field(default_factory=dict)
     anchor_shifts: dict[str, int] = field(default_factory=dict)
+    # Where an incomplete run keeps what it fetched (None: nowhere, as in a dry run).
+    warehouse: sa.Engine | None = None
 
 
     def failed(self, account_id: str, exc: Exception) -> None:
@@ -146,7 +150,7 @@ def sync_accounts(context: dg.AssetExecutionContext, resource: AirbnbSyncResourc
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     engine = resource.engine()
     store = open_store(settings)
-    report = SyncReport(scraped_at=now)
+    report = SyncReport(scraped_at=now, warehouse=None if settings.dry_run else engine)
     for account_id, plan in plans.items():
         span = (f"{partition_key(account_id, plan.weeks[0])}..."
                 f"{partition_key(account_id, plan.weeks[-1])}")
@@ -181,7 +185,7 @@ def _sync_account(context: dg.AssetExecutionContext, store: AccountStore, engine
                           "--cookie-file -")
         report.failed(account_id, exc)
         return
-    except (AirbnbError, LeaseTimeout) as exc:
+    except (AirbnbError, LeaseTimeout, LeaseLost) as exc:
         report.failed(account_id, exc)
         return
     finally:
@@ -209,8 +213,10 @@ def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
          missing: Completeness) -> Iterator[Any]:
     """Validate, yield the output and the checks, then fail the run if anything is missing.
 
-    The output is yielded even when some listings failed: what was fetched is kept, the
-    `complete` check fails, and the run fails naming the listings, so a retry completes it.
+    When a listing or an account failed, what was fetched is kept but not yielded as the
+    output: Dagster would mark every partition of the step materialized, the incomplete
+    ones included. The frame is upserted directly, the `complete` check fails, and the run
+    fails naming the listings, so a retry completes it.
     """
     asset_key = context.assets_def.key
     if not report.records and report.account_errors:
@@ -223,8 +229,12 @@ def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
         raise dg.Failure(description=f"{kind}: nothing was written, the frame is invalid: "
                                      f"{exc}", allow_retries=False) from None
     gaps = missing(frame, partitions_of(context))
-    yield dg.Output(frame, metadata={**_metadata(report),
-                                     "listings": int(frame["listing_id"].nunique())})
+    incomplete = bool(report.failed_listings or report.account_errors)
+    if incomplete:
+        _keep_unmaterialized(context, kind, frame, report)
+    else:
+        yield dg.Output(frame, metadata={**_metadata(report),
+                                         "listings": int(frame["listing_id"].nunique())})
     yield dg.AssetCheckResult(asset_key=asset_key, check_name=VALID_SCHEMA, passed=True,
                               metadata={"rows": len(frame)})
     yield dg.AssetCheckResult(
@@ -232,8 +242,18 @@ def emit(context: dg.AssetExecutionContext, kind: str, report: SyncReport,
         metadata={"missing": dg.MetadataValue.json(gaps),
                   "failed_accounts": dg.MetadataValue.json(sorted(report.account_errors))},
     )
-    if report.failed_listings or report.account_errors:
+    if incomplete:
         raise _failure(report)
+
+
+def _keep_unmaterialized(context: dg.AssetExecutionContext, kind: str, frame: pd.DataFrame,
+                         report: SyncReport) -> None:
+    """Upsert the rows of an incomplete run without a materialization (DESIGN.md §2)."""
+    if report.warehouse is None or frame.empty:
+        return
+    written = sum(write_frames_by_account(report.warehouse, kind, frame).values(), WriteResult())
+    context.log.info(f"{kind}: kept {written.rows} fetched rows ({written.inserted} new) of an "
+                     "incomplete run; its partitions are not marked materialized")
 
 
 def _failure(report: SyncReport) -> dg.Failure:

@@ -39,6 +39,21 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     truncate: bool = False
     fault: str | None = None
+    # For the request log: what was asked and what a fault changed.
+    listing_id: str | None = None
+    days: tuple[date, date] | None = None
+    detail: str | None = None
+
+    def facts(self) -> dict[str, Any]:
+        """The request log's optional fields this answer fills."""
+        retry_after = self.headers.get("Retry-After")
+        return {
+            "listing_id": self.listing_id,
+            "first_day": self.days[0].isoformat() if self.days else None,
+            "last_day": self.days[1].isoformat() if self.days else None,
+            "retry_after": int(retry_after) if retry_after is not None else None,
+            "detail": self.detail,
+        }
 
 
 def json_answer(status: int, payload: Any, **headers: str) -> Answer:
@@ -187,6 +202,13 @@ class HostApi:
         if account_id is None or not call.cookies.get("_aat") or self.state.session_expired(
                 account_id):
             return json_answer(config.auth_error_status, responses.authentication_required())
+        answer = self._answer(call, config, account_id, request, now)
+        if request is not None:
+            answer.listing_id = request.listing_id
+        return answer
+
+    def _answer(self, call: Call, config: SimulatorConfig, account_id: str,
+                request: MetricRequest | None, now: float) -> Answer:
         if request is not None and request.listing_id in config.failing_listings:
             answer = json_answer(503, responses.error("Service unavailable",
                                                       "SERVICE_UNAVAILABLE"))
@@ -198,7 +220,8 @@ class HostApi:
         answer = self._data(call, config, account_id, request)
         if fault == "drift" and answer.status == 200:
             payload = responses.drifted(json.loads(answer.body), call.operation)
-            answer = Answer(200, json.dumps(payload).encode(), fault="drift")
+            answer = Answer(200, json.dumps(payload).encode(), fault="drift", days=answer.days,
+                            detail=responses.drifted_path(call.operation))
         return answer
 
     def _fault(self, fault: str, account_id: str, config: SimulatorConfig, now: float) -> Answer:
@@ -242,4 +265,6 @@ class HostApi:
             served = start <= last and end >= first
             payload = responses.list_of_metrics_section(account_id, request.listing_id,
                                                         request.metric, start, end, served)
-        return json_answer(200, payload)
+        answer = json_answer(200, payload)
+        answer.days = (start, end)
+        return answer

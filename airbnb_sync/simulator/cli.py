@@ -24,6 +24,17 @@ def _hash_pair(text: str) -> tuple[str, str]:
     return operation, value
 
 
+def _fault_script(text: str) -> tuple[str | None, ...]:
+    return tuple(item.strip() or None for item in text.split(","))
+
+
+def _account_count(text: str) -> tuple[str, int]:
+    account, sep, count = text.partition("=")
+    if not sep or not account.isdigit() or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected ACCOUNT_ID=N, got {text!r}")
+    return account, int(count)
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -51,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anchor-lag-days", type=int, default=3)
     parser.add_argument("--anchor-shift-days", type=int, default=0,
                         help="move the anchor of relative offsets by this many days")
-    parser.add_argument("--horizon-days", type=int, default=180)
+    parser.add_argument("--horizon-days", type=int, default=182)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0,
                         help="requests per second per account (0: unlimited)")
@@ -65,8 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--throttle-rate", type=_rate, default=0.0)
     parser.add_argument("--throttle-retry-after", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fault-script", type=_fault_script, default=(), metavar="F,F,...",
+                        help="faults of each account's first requests in order, e.g. "
+                             "',error,error,,malformed' (empty: a normal answer)")
     parser.add_argument("--expire-after", type=int, default=None,
                         help="sessions expire after N requests of their account")
+    parser.add_argument("--expire-after-for", action="append", type=_account_count,
+                        default=[], metavar="ACCOUNT_ID=N",
+                        help="this account's session expires after N requests (repeatable)")
     parser.add_argument("--auth-error-status", type=int, choices=(200, 401), default=401)
     parser.add_argument("--failing-listing", action="append", default=[], metavar="ID",
                         help="answer 503 to every metric request of this listing (repeatable)")
@@ -86,7 +103,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         malformed_rate=args.malformed_rate, truncate_rate=args.truncate_rate,
         drift_rate=args.drift_rate, throttle_rate=args.throttle_rate,
         throttle_retry_after=args.throttle_retry_after, seed=args.seed,
-        expire_after=args.expire_after, auth_error_status=args.auth_error_status,
+        fault_script=args.fault_script, expire_after=args.expire_after,
+        expire_after_for=dict(args.expire_after_for), auth_error_status=args.auth_error_status,
         failing_listings=frozenset(args.failing_listing),
     )
 

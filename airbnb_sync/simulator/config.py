@@ -23,6 +23,8 @@ DEFAULT_API_KEY = "sim-api-key"
 STARTUP_ONLY = frozenset({"host", "port"})
 FAULT_RATES = ("fault_rate", "error_rate", "malformed_rate", "truncate_rate", "drift_rate",
                "throttle_rate")
+# What a fault_script may ask for, per request ("" or None: answer normally).
+SCRIPTED_FAULTS = ("throttle", "error", "malformed", "truncated", "drift")
 _DIGITS = re.compile(r"^[0-9]{1,30}$")
 
 Accounts = Mapping[str, tuple[SimListing, ...]]
@@ -43,13 +45,19 @@ class SimulatorConfig:
     - today: the simulator's today (None: the real UTC day at each request).
       Offsets count from anchor = today - anchor_lag_days + anchor_shift_days.
     - horizon_days: days before and after today that are served; other days are omitted.
+      182, like the earlier tool's limit: the week 25 weeks after the current one ends at
+      most 181 days ahead, and Airbnb serves it.
     - latency_ms: added to every API answer.
     - rate_limit, rate_burst: token bucket per account (requests per second; 0 = no limit).
     - fault_rate: transient faults (5xx, malformed JSON, truncated body) split evenly;
       error_rate, malformed_rate, truncate_rate: each of those on its own;
       drift_rate: a renamed container key; throttle_rate: 429 with Retry-After
       throttle_retry_after seconds. Decisions are reproducible from `seed`.
-    - expire_after: a session expires after this many authenticated requests of its account.
+    - fault_script: the faults of each account's first requests, in order (one of
+      SCRIPTED_FAULTS, or None/"" for a normal answer); the rates apply after it. Exact
+      bursts ("error", "error") for fault tests, where a random draw would need luck.
+    - expire_after: a session expires after this many authenticated requests of its account;
+      expire_after_for: the same per account (account id -> count), overriding expire_after.
     - expired_accounts: sessions that are expired now.
     - auth_error_status: HTTP status of authentication_required (Airbnb sends 200 or 401).
     - failing_listings: listings whose ChartQuery and ListOfMetricsQuery requests always get
@@ -64,7 +72,7 @@ class SimulatorConfig:
     today: date | None = None
     anchor_lag_days: int = 3
     anchor_shift_days: int = 0
-    horizon_days: int = 180
+    horizon_days: int = 182
     latency_ms: float = 0.0
     rate_limit: float = 0.0
     rate_burst: int | None = None
@@ -76,7 +84,9 @@ class SimulatorConfig:
     throttle_rate: float = 0.0
     throttle_retry_after: int = 1
     seed: int = 0
+    fault_script: tuple[str | None, ...] = ()
     expire_after: int | None = None
+    expire_after_for: Mapping[str, int] = field(default_factory=dict)
     expired_accounts: frozenset[str] = frozenset()
     auth_error_status: int = 401
     failing_listings: frozenset[str] = frozenset()
@@ -89,6 +99,8 @@ class SimulatorConfig:
             set_(self, "today", date.fromisoformat(self.today))
         set_(self, "expired_accounts", frozenset(str(a) for a in self.expired_accounts))
         set_(self, "failing_listings", frozenset(str(x) for x in self.failing_listings))
+        set_(self, "fault_script", _fault_script(self.fault_script))
+        set_(self, "expire_after_for", _expire_after_for(self.expire_after_for))
         for name in FAULT_RATES:
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:
@@ -150,6 +162,29 @@ class SimulatorConfig:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _fault_script(value: Any) -> tuple[str | None, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValueError("fault_script must be a list of faults, e.g. [null, \"error\", "
+                         "\"error\"]")
+    script = tuple(item or None for item in value)
+    unknown = sorted({item for item in script if item is not None} - set(SCRIPTED_FAULTS))
+    if unknown:
+        raise ValueError(f"fault_script has unknown fault(s) {unknown}; known: "
+                         f"{', '.join(SCRIPTED_FAULTS)} (or null for a normal answer)")
+    return script
+
+
+def _expire_after_for(value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ValueError("expire_after_for must map account ids to request counts")
+    counts = {str(account): count for account, count in value.items()}
+    for account, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"expire_after_for[{account!r}] must be a non-negative integer, "
+                             f"got {count!r}")
+    return counts
 
 
 def _hashes(value: Mapping[str, str], complete: bool = True) -> dict[str, str]:

@@ -304,6 +304,11 @@ def drifted(payload: dict[str, Any], operation: Operation) -> dict[str, Any]:
     return changed
 
 
+def drifted_path(operation: Operation) -> str:
+    """The JSON path that `drifted` takes away, as a client's error should name it."""
+    return f"data.porygon.getPerformanceComponents.components[0].{CONTAINER_KEYS[operation]}"
+
+
 def authentication_required() -> dict[str, Any]:
     """Exactly what Airbnb answers for an expired or missing session (API README)."""
     return {

@@ -40,9 +40,11 @@ from airbnb_sync.simulator.api import (
     parse_cookie_header,
 )
 from airbnb_sync.simulator.config import SimulatorConfig
-from airbnb_sync.simulator.state import SimulatorState
+from airbnb_sync.simulator.state import RequestRecord, SimulatorState
 
 logger = logging.getLogger(__name__)
+
+RequestHook = Callable[["Simulator", RequestRecord], None]
 
 MAX_BODY_BYTES = 1 << 20
 _ACCOUNT_ACTION = re.compile(
@@ -132,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
         operation, path_hash = operation_of(path)
         record = simulator.state.begin(account_id, operation.value if operation else None,
                                        started)
+        simulator.run_hooks(record)
+        if not simulator.serving:
+            return  # a hook stopped the simulator: this request goes unanswered, like the rest
         if operation is None:
             answer = json_answer(404, responses.error(f"unknown operation at {path}",
                                                       "NOT_FOUND"))
@@ -149,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Logged as finished just before the bytes leave: whoever reads the log after the
         # answer arrived finds it complete.
         self._send(answer, before_body=lambda: simulator.state.finish(
-            record, answer.status, time.time(), answer.fault))
+            record, answer.status, time.time(), answer.fault, **answer.facts()))
 
     def _control(self, path: str, body: bytes) -> Answer:
         simulator = self.server.simulator
@@ -187,9 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if before_body is not None:
             before_body()
-        self.end_headers()
         body = answer.body[: len(answer.body) // 2] if answer.truncate else answer.body
+        # The client may be gone, or stop() shut the connection: nobody to tell.
         with contextlib.suppress(OSError):
+            self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()
 
@@ -206,6 +212,7 @@ class Simulator:
         self.api = HostApi(self.state)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._hooks: list[RequestHook] = []
 
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "stopped"
@@ -224,7 +231,12 @@ class Simulator:
         self._thread.start()
         return self
 
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
+
     def stop(self) -> None:
+        """Close the socket and every open connection; callable from a request hook too."""
         server, self._server = self._server, None
         if server is None:
             return
@@ -235,8 +247,21 @@ class Simulator:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
         server.server_close()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+
+    # --- hooks -----------------------------------------------------------------------------
+
+    def on_request(self, hook: RequestHook) -> None:
+        """Call `hook(simulator, record)` for every /api/v3/ request, after it is logged and
+        before it is answered (the client waits meanwhile). For fault tests that must act at
+        an exact point of a run: restart a database, or stop() the simulator itself, which
+        leaves this request and every later one unanswered."""
+        self._hooks.append(hook)
+
+    def run_hooks(self, record: RequestRecord) -> None:
+        for hook in list(self._hooks):
+            hook(self, record)
 
     def __enter__(self) -> Self:
         return self.start()

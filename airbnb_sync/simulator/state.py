@@ -29,6 +29,14 @@ class RequestRecord:
     finished: float | None = None
     status: int | None = None
     fault: str | None = None
+    listing_id: str | None = None  # of a metric request
+    first_day: str | None = None  # the days a metric answer covers (ISO dates)
+    last_day: str | None = None
+    retry_after: int | None = None  # the Retry-After sent, in seconds
+    detail: str | None = None  # what a fault changed, e.g. the JSON path a drift renamed
+
+
+_OPTIONAL_FACTS = ("listing_id", "first_day", "last_day", "retry_after", "detail")
 
 
 @dataclass
@@ -95,14 +103,16 @@ class SimulatorState:
                 return True
             state = self._accounts[account_id]
             state.authenticated += 1
-            return config.expire_after is not None and state.authenticated > config.expire_after
+            limit = _expire_limit(config, account_id)
+            return limit is not None and state.authenticated > limit
 
     def _is_expired(self, account_id: str) -> bool:
         config = self._config
         if account_id in config.expired_accounts:
             return True
         count = self._accounts[account_id].authenticated if account_id in self._accounts else 0
-        return config.expire_after is not None and count > config.expire_after
+        limit = _expire_limit(config, account_id)
+        return limit is not None and count > limit
 
     # --- rate limiting ---------------------------------------------------------------------
 
@@ -149,7 +159,9 @@ class SimulatorState:
             state.sequence += 1
             key = ("fault", config.seed, account_id, state.sequence)
             fault = None
-            if unit(*key, "throttle") < config.throttle_rate:
+            if state.sequence <= len(config.fault_script):
+                fault = config.fault_script[state.sequence - 1]
+            elif unit(*key, "throttle") < config.throttle_rate:
                 fault = "throttle"
             elif unit(*key, "transient") < config.fault_rate:
                 fault = TRANSIENT_FAULTS[int(unit(*key, "kind") * len(TRANSIENT_FAULTS))]
@@ -180,9 +192,15 @@ class SimulatorState:
         return record
 
     def finish(self, record: RequestRecord, status: int, now: float,
-               fault: str | None = None) -> None:
+               fault: str | None = None, **facts: Any) -> None:
+        """Complete the record; `facts` fill its optional fields (listing_id, retry_after...)."""
+        unknown = sorted(set(facts) - set(_OPTIONAL_FACTS))
+        if unknown:
+            raise TypeError(f"a request record has no field(s) {unknown}")
         with self._lock:
             record.status, record.finished, record.fault = status, now, fault
+            for name, value in facts.items():
+                setattr(record, name, value)
 
     def requests(self, account_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -217,3 +235,8 @@ class SimulatorState:
                 "retry_after_violations": sum(s.violations for s in self._accounts.values()),
                 "accounts": accounts,
             }
+
+
+def _expire_limit(config: SimulatorConfig, account_id: str) -> int | None:
+    """After how many authenticated requests the account's session expires, if ever."""
+    return config.expire_after_for.get(account_id, config.expire_after)

@@ -19,13 +19,14 @@ from airbnb_sync.airbnb.errors import (
     SchemaDrift,
 )
 from airbnb_sync.assets.common import SyncReport
-from airbnb_sync.lease import LeaseTimeout
+from airbnb_sync.lease import LeaseLost, LeaseTimeout
 
 
 @pytest.mark.parametrize(("error", "retried"), [
     (AirbnbUnavailable("ChartQuery", "HTTP 503"), True),
     (RateLimited("41234567", "ChartQuery", 900.0), True),
     (LeaseTimeout("held by another run"), True),
+    (LeaseLost("41234567", ConnectionError("server closed the connection")), True),
     (AuthExpired("41234567", "authentication_required"), False),
     (SchemaDrift("ChartQuery", "data.porch", "missing"), False),
     (QueryHashRejected("ChartQuery", "AIRBNB_SYNC_HASH_CHART"), False),

@@ -470,13 +470,15 @@ def test_offsets_count_from_today_minus_3_plus_the_configured_shift(sim: Simulat
     assert chart_days(0, 0) == [ANCHOR + timedelta(days=1)]
 
 
-def test_days_beyond_180_days_are_left_out(sim: Simulator) -> None:
+def test_days_beyond_the_horizon_are_left_out(sim: Simulator) -> None:
     listing = first_listing()
-    edge = -180 + 3  # offset of today - 180
+    horizon = sim.config.horizon_days
+    assert horizon == 182  # the earlier tool's limit; week +25 ends at most 181 days ahead
+    edge = -horizon + 3  # offset of today - horizon
     chart = component(call(sim, Operation.CHART,
                            body_for(Operation.CHART, listing, start=edge - 2, end=edge + 2)))
     days = [p["ds"] for p in chart["metricLineCharts"][1]["dataPoints"]]
-    assert days == [(TODAY - timedelta(days=180 - i)).isoformat() for i in range(3)]
+    assert days == [(TODAY - timedelta(days=horizon - i)).isoformat() for i in range(3)]
     far = body_for(Operation.LIST_OF_METRICS, listing, start=edge + 400, end=edge + 406)
     metrics = component(call(sim, Operation.LIST_OF_METRICS, far))["metrics"]
     assert {m["valueString"] for m in metrics} == {"-"}
