@@ -215,9 +215,9 @@ def to_frame(kind: FrameKind, records: Sequence[Mapping[str, Any]]) -> pd.DataFr
     frame = pd.DataFrame.from_records(list(records), columns=list(columns))
     for column in columns:
         if column in _DAY_COLUMNS:
-            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+            frame[column] = _to_datetime(frame[column], utc=False).astype("datetime64[ns]")
         elif column == "scraped_at":
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
+            frame[column] = _to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
         elif column in _COUNT_COLUMNS:
             frame[column] = frame[column].astype("Int64")
         elif column in _TEXT_COLUMNS:
@@ -225,6 +225,21 @@ def to_frame(kind: FrameKind, records: Sequence[Mapping[str, Any]]) -> pd.DataFr
         else:
             frame[column] = frame[column].astype("float64")
     return frame
+
+
+def _to_datetime(values: pd.Series, utc: bool) -> pd.Series:
+    """`pd.to_datetime(values, utc=utc)`, converting each distinct value once: a frame repeats
+    a few hundred days (and one scraped_at) over thousands of rows, and converting Python
+    dates one at a time was most of what building a frame cost."""
+    if values.dtype != object:
+        return pd.to_datetime(values, utc=utc)
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:  # unhashable values: let pandas say what is wrong with them
+        return pd.to_datetime(values, utc=utc)
+    converted = pd.to_datetime(pd.Index(uniques, dtype=object), utc=utc)
+    return pd.Series(converted.take(codes, allow_fill=True, fill_value=pd.NaT),
+                     index=values.index)
 
 
 def validate_frame(kind: FrameKind, frame: pd.DataFrame) -> pd.DataFrame:

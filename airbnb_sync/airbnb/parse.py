@@ -14,14 +14,15 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from airbnb_sync.airbnb.errors import SchemaDrift
 from airbnb_sync.airbnb.operations import LIST_OF_METRICS_NAMES, METRIC_GROUPS, Operation
@@ -76,11 +77,27 @@ class SchemaValidator:
 
     Pure-Python validation costs ~0.5 ms per chart day; jsonschema-rs answers in ~1 µs, so
     valid responses (nearly all) take the fast path and only a rejected one pays for
-    `best_match`, whose path and reason are the clearest available.
+    `best_match`, whose path and reason are the clearest available. The `jsonschema` side
+    is imported and compiled on the first rejection only: importing it costs every process
+    (every Dagster run) about 0.1 s, for answers that are nearly always valid.
     """
 
+    file_name: str
     fast: jsonschema_rs.Validator
-    full: Draft202012Validator
+
+    @cached_property
+    def full(self) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+
+        schemas = _schemas()
+        return Draft202012Validator(
+            schemas[self.file_name],
+            registry=Registry().with_resources(
+                (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+            ),
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
 
     def first_error(self, instance: Any) -> tuple[list[str | int], str] | None:
         """None when valid, else the path (as parts) and message of the most relevant error."""
@@ -89,6 +106,8 @@ class SchemaValidator:
                 return None
         except (TypeError, ValueError):
             pass  # a value JSON cannot hold (e.g. a numpy number): let jsonschema name it
+        from jsonschema.exceptions import best_match
+
         error = best_match(self.full.iter_errors(instance))
         if error is not None:
             return _describe(error)
@@ -110,14 +129,7 @@ def schema_validator(file_name: str) -> SchemaValidator:
         validate_formats=True,
         offline=True,
     )
-    full = Draft202012Validator(
-        schemas[file_name],
-        registry=Registry().with_resources(
-            (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
-        ),
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
-    return SchemaValidator(fast, full)
+    return SchemaValidator(file_name, fast)
 
 
 def json_path(parts: Iterable[str | int], root: str = "") -> str:

@@ -150,9 +150,12 @@ def refuse_rows_outside(table_name: str, frame: pd.DataFrame,
          for week in weeks],
         names=["account_id", "week_start"],
     )
+    weeks = frame["week_start"]
+    if not pd.api.types.is_datetime64_any_dtype(weeks):
+        # Asset frames hold datetimes already; to_datetime would only spend time on them.
+        weeks = pd.to_datetime(weeks)
     rows = pd.MultiIndex.from_arrays(
-        [frame["account_id"].astype(str), pd.to_datetime(frame["week_start"])],
-        names=["account_id", "week_start"],
+        [frame["account_id"].astype(str), weeks], names=["account_id", "week_start"],
     )
     outside = ~rows.isin(allowed)
     if not outside.any():
