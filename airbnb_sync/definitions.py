@@ -36,10 +36,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                       for name in ("listings", "conversion_metrics", "visibility_metrics")],
         schedules=schedules,
         sensors=sensors,
-        # One process per run: a run syncs one account, whose requests the lease serializes
-        # anyway, so step processes add start-up time and memory (bench/: 738 -> 261 MiB peak)
-        # and no parallelism.
-        executor=dg.in_process_executor,
         resources={
             # Neither resource takes the database URL as config: it may hold a password, and
             # resource config is shown in the UI. Both read it from the environment instead.

@@ -36,11 +36,6 @@ CLIENT_VERSION = "0123456789abcdef0123456789abcdef01234567"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"
 ASSETS = "listings,conversion_metrics,visibility_metrics"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-# The simulator serves 180 days either side of today by default, but a first sync's last week
-# (the current one + AIRBNB_SYNC_LOOKAHEAD_WEEKS) ends up to 181 days ahead (on Sundays), which
-# the client then reports as a changed format. A week more keeps the benchmark independent of
-# the weekday; the planner/simulator mismatch is reported separately.
-SIMULATOR_HORIZON_DAYS = 187
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -262,7 +257,6 @@ class SyncBench:
         home = write_dagster_home(folder / "dagster_home")
         self.simulator = Simulator(SimulatorConfig(
             api_key=SIMULATOR_API_KEY, latency_ms=latency_ms,
-            horizon_days=SIMULATOR_HORIZON_DAYS,
             accounts={account: bench_listings(account, count)
                       for account, count in accounts.items()},
         )).start()

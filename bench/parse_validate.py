@@ -26,7 +26,6 @@ from typing import Any
 from common import (
     CLIENT_VERSION,
     SIMULATOR_API_KEY,
-    SIMULATOR_HORIZON_DAYS,
     USER_AGENT,
     bench_listings,
     emit,
@@ -135,8 +134,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed passes (median reported)")
     args = parser.parse_args()
     accounts = {ACCOUNT: bench_listings(ACCOUNT, args.listings)}
-    config = SimulatorConfig(api_key=SIMULATOR_API_KEY, accounts=accounts,
-                             horizon_days=SIMULATOR_HORIZON_DAYS)
+    config = SimulatorConfig(api_key=SIMULATOR_API_KEY, accounts=accounts)
     with Simulator(config) as simulator:
         settings = load_settings({"AIRBNB_BASE_URL": simulator.url,
                                   "AIRBNB_API_KEY": SIMULATOR_API_KEY,
