@@ -14,9 +14,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -326,3 +327,15 @@ class SyncBench:
                 account_id, os.waitstatus_to_exitcode(status), time.monotonic() - began,
                 sampler.peaks.get(pid, 0), usage.ru_maxrss * 1024, tail))
         return outcomes
+
+
+def in_fresh_workspace(args: Any, measure: Callable[[Path, str | None, Any], dict[str, Any]]
+                       ) -> dict[str, Any]:
+    """Run `measure(folder, warehouse_url, args)` in a temporary folder, with a fresh database
+    on the chosen server (None: the embedded SQLite warehouse)."""
+    with tempfile.TemporaryDirectory(prefix="airbnb-sync-bench-") as folder:
+        if args.database == "sqlite":
+            return measure(Path(folder), None, args)
+        with fresh_database(server_url(args.database, args.server_url),
+                            timescaledb=args.database == "timescaledb") as url:
+            return measure(Path(folder), url, args)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,11 @@ from common import (
     default_executor,
     emit,
     first_sync_weeks,
-    fresh_database,
+    in_fresh_workspace,
     log,
     machine,
     materialize_command,
     mib,
-    server_url,
     summary,
 )
 
@@ -40,12 +38,7 @@ GOAL = 0.8
 
 
 def one_run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="airbnb-sync-bench-") as folder:
-        if args.database == "sqlite":
-            return _measure(Path(folder), None, args)
-        with fresh_database(server_url(args.database, args.server_url),
-                            timescaledb=args.database == "timescaledb") as url:
-            return _measure(Path(folder), url, args)
+    return in_fresh_workspace(args, _measure)
 
 
 def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
