@@ -1,49 +1,8 @@
-"""The one Definitions object: assets, checks, schedules, sensors and resources."""
+"""The code location users and scripts name: `dagster ... -m airbnb_sync.definitions`.
 
-from __future__ import annotations
+Everything Dagster lives in `airbnb_sync.defs`; this module only keeps the old name working.
+"""
 
-import warnings
+from airbnb_sync.defs.definitions import defs
 
-import dagster as dg
-
-from airbnb_sync.assets.common import sync_retry_policy
-from airbnb_sync.assets.conversion import build_conversion_asset
-from airbnb_sync.assets.freshness import build_freshness_check
-from airbnb_sync.assets.listings import build_listings_asset
-from airbnb_sync.assets.resources import AirbnbSyncResource
-from airbnb_sync.assets.visibility import build_visibility_asset
-from airbnb_sync.automation import build_automation
-from airbnb_sync.logs import configure_logging
-from airbnb_sync.partitions import sync_partitions
-from airbnb_sync.settings import Settings, load_settings
-from airbnb_sync.warehouse.io_manager import WarehouseIOManager
-
-# Single-run backfills are what DESIGN.md §2 builds on; Dagster still labels them beta.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-
-
-def build_definitions(settings: Settings) -> dg.Definitions:
-    partitions_def = sync_partitions(settings)
-    schedules, sensors = build_automation(settings)
-    retry_policy = sync_retry_policy(settings)
-    return dg.Definitions(
-        assets=[
-            build_listings_asset(partitions_def, retry_policy),
-            build_conversion_asset(partitions_def, retry_policy),
-            build_visibility_asset(partitions_def, retry_policy),
-        ],
-        asset_checks=[build_freshness_check(name)
-                      for name in ("listings", "conversion_metrics", "visibility_metrics")],
-        schedules=schedules,
-        sensors=sensors,
-        resources={
-            # Neither resource takes the database URL as config: it may hold a password, and
-            # resource config is shown in the UI. Both read it from the environment instead.
-            "warehouse": WarehouseIOManager(),
-            "airbnb_sync": AirbnbSyncResource(),
-        },
-    )
-
-
-configure_logging(load_settings())
-defs = build_definitions(load_settings())
+__all__ = ["defs"]

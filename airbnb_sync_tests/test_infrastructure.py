@@ -17,7 +17,7 @@ from database_servers import (
 )
 from sqlalchemy.pool import NullPool
 
-from airbnb_sync.settings import load_settings
+from airbnb_sync.core.settings import load_settings
 
 
 def _user_tables(engine: sa.Engine) -> list[str]:

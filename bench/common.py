@@ -187,8 +187,8 @@ def bench_listings(account_id: str, count: int) -> list[Any]:
 def first_sync_weeks(today: date | None = None) -> tuple[date, date]:
     """The weeks the accounts sensor asks for in a host's first sync (refresh.py):
     AIRBNB_SYNC_FIRST_SYNC_WEEKS back through the lookahead end, as far as Airbnb serves."""
-    from airbnb_sync.refresh import RefreshPolicy
-    from airbnb_sync.settings import load_settings
+    from airbnb_sync.core.settings import load_settings
+    from airbnb_sync.sync.refresh import RefreshPolicy
 
     settings = load_settings()
     return RefreshPolicy.from_settings(settings).first_sync_range(
@@ -203,7 +203,7 @@ def materialize_command(account_id: str, first: date, last: date,
     """The documented way to sync a range of weeks of one account (DESIGN.md §5); with
     executor "in_process", run config picks Dagster's in-process executor for the run (the
     Definitions' default executor accepts either)."""
-    from airbnb_sync.partitions import partition_key
+    from airbnb_sync.defs.partitions import partition_key
 
     command = [DAGSTER, "asset", "materialize", "-m", "airbnb_sync.definitions",
                "--select", ASSETS, "--partition-range",
@@ -218,7 +218,7 @@ def materialize_command(account_id: str, first: date, last: date,
 @functools.cache
 def default_executor() -> str:
     """The name of the executor the definitions give the sync job."""
-    from airbnb_sync.definitions import defs
+    from airbnb_sync.defs.definitions import defs
 
     return str(defs.resolve_implicit_global_asset_job_def().executor_def.name)
 
@@ -276,7 +276,7 @@ class SyncBench:
             self._register(account)
 
     def _register(self, account_id: str) -> None:
-        from airbnb_sync.cli import main as cli
+        from airbnb_sync.cli.main import main as cli
         from airbnb_sync.simulator import make_cookie
 
         cookie = self.folder / f"{account_id}.cookie"

@@ -34,10 +34,10 @@ POLICIES = {
 def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, Any]:
     import dagster as dg
 
-    from airbnb_sync.automation import build_daily_schedule
-    from airbnb_sync.cli import main as cli
-    from airbnb_sync.definitions import build_definitions
-    from airbnb_sync.settings import load_settings
+    from airbnb_sync.cli.main import main as cli
+    from airbnb_sync.core.settings import load_settings
+    from airbnb_sync.defs.automation import build_daily_schedule
+    from airbnb_sync.defs.definitions import build_definitions
     from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
     from airbnb_sync.simulator.config import DEFAULT_API_KEY
 

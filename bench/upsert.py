@@ -31,7 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from common import emit, fresh_database, log, machine, safe, server_url, summary
 
-from airbnb_sync.quality import COLUMNS, validate_frame
+from airbnb_sync.sync.frames import COLUMNS, validate_frame
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.io_manager import refuse_rows_outside
 from airbnb_sync.warehouse.migrate import forget_upgrades, upgrade_to_head

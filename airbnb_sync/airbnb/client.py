@@ -44,8 +44,8 @@ from airbnb_sync.airbnb.operations import (
 )
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
-from airbnb_sync.redact import redact, register_secret
-from airbnb_sync.settings import HASH_VARIABLES, Settings, SettingsError
+from airbnb_sync.core.redact import redact, register_secret
+from airbnb_sync.core.settings import HASH_VARIABLES, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from airbnb_sync.partitions import decode_partition_keys
-from airbnb_sync.quality import to_frame
-from airbnb_sync.settings import load_settings
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.partitions import decode_partition_keys
+from airbnb_sync.sync.frames import to_frame
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import (

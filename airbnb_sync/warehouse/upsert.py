@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
-from airbnb_sync.quality import to_frame
+from airbnb_sync.sync.frames import to_frame
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE
 from airbnb_sync.warehouse.tables import LATEST_VIEWS, METRIC_TABLES, PG_SCHEMA, key_columns
 

@@ -38,7 +38,7 @@ from airbnb_sync.airbnb.errors import (
 )
 from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation, chart_body
 from airbnb_sync.airbnb.pacing import MemoryPacingStore, Pacer
-from airbnb_sync.settings import Settings, SettingsError, load_settings
+from airbnb_sync.core.settings import Settings, SettingsError, load_settings
 from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
 from airbnb_sync.simulator.data import unit
 

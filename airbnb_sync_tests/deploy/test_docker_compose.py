@@ -15,7 +15,7 @@ import pytest
 import yaml
 from deploy_helpers import CADDYFILE, REPO, require_tool
 
-from airbnb_sync.settings import SECRET_VARIABLES
+from airbnb_sync.core.settings import SECRET_VARIABLES
 
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from deploy_helpers import DEPLOY, PRODUCTION_PROFILE
 
-from airbnb_sync.settings import SECRET_VARIABLES
+from airbnb_sync.core.settings import SECRET_VARIABLES
 
 VALUES = DEPLOY / "kubernetes" / "values.yaml"
 SCHEMA = Path(__file__).parent / "fixtures" / "dagster-chart-values.schema.json"

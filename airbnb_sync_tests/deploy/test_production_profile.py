@@ -38,7 +38,7 @@ from deploy_helpers import (
 )
 
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.partitions import partition_key
+from airbnb_sync.defs.partitions import partition_key
 from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
 from airbnb_sync.simulator.data import daily_point, listings_for
 from airbnb_sync.warehouse.engine import create_warehouse_engine

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time
 import dagster as dg
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from airbnb_sync.assets.resources import AirbnbSyncResource
-from airbnb_sync.automation import accounts_sensor, build_daily_schedule, sync_failure_alerts
-from airbnb_sync.definitions import build_definitions
-from airbnb_sync.settings import load_settings
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.automation import accounts_sensor, build_daily_schedule, sync_failure_alerts
+from airbnb_sync.defs.definitions import build_definitions
+from airbnb_sync.defs.resources import AirbnbSyncResource
 
 
 def tick_schedule(day: date) -> dg.ScheduleExecutionData:

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.cli import main as cli
-from airbnb_sync.definitions import build_definitions
-from airbnb_sync.partitions import range_tags
-from airbnb_sync.settings import load_settings
+from airbnb_sync.cli.main import main as cli
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.definitions import build_definitions
+from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.simulator import make_cookie
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.tables import METRIC_TABLES

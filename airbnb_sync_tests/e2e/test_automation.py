@@ -10,10 +10,10 @@ import dagster as dg
 from automation_helpers import accounts_of, tick_accounts_sensor, tick_schedule
 from pipeline_helpers import HOSTS
 
-from airbnb_sync.accounts import open_store
-from airbnb_sync.cli import main as cli
-from airbnb_sync.partitions import ACCOUNTS, partition_key
-from airbnb_sync.settings import load_settings
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.cli.main import main as cli
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.partitions import ACCOUNTS, partition_key
 
 TODAY = date(2026, 11, 29)  # a Sunday
 WEEK = timedelta(weeks=1)

@@ -19,11 +19,11 @@ from pipeline_helpers import (
     write_cookie_file,
 )
 
-from airbnb_sync.accounts import open_store
-from airbnb_sync.cli import main as cli
-from airbnb_sync.definitions import build_definitions
-from airbnb_sync.partitions import range_tags
-from airbnb_sync.settings import load_settings
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.cli.main import main as cli
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.definitions import build_definitions
+from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.simulator import Simulator
 from airbnb_sync.simulator.data import listings_for
 

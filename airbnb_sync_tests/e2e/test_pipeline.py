@@ -21,10 +21,10 @@ from pipeline_helpers import (
     weeks_ending_now,
 )
 
-from airbnb_sync.accounts import open_store
+from airbnb_sync.accounts.store import open_store
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.partitions import partition_key
-from airbnb_sync.settings import load_settings
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.partitions import partition_key
 from airbnb_sync.simulator import make_cookie
 from airbnb_sync.simulator.data import daily_point, listings_for, window_metrics
 

@@ -18,8 +18,8 @@ from airbnb_sync.airbnb.errors import (
     RateLimited,
     SchemaDrift,
 )
-from airbnb_sync.assets.common import SyncReport
-from airbnb_sync.lease import LeaseLost, LeaseTimeout
+from airbnb_sync.defs.assets.common import SyncReport
+from airbnb_sync.sync.lease import LeaseLost, LeaseTimeout
 
 
 @pytest.mark.parametrize(("error", "retried"), [

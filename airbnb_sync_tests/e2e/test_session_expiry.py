@@ -14,9 +14,9 @@ from automation_helpers import accounts_of, alert_on_failure, run_request, tick_
 from pipeline_helpers import HOSTS
 from webhook_receiver import WebhookReceiver
 
-from airbnb_sync.accounts import open_store
-from airbnb_sync.cli import main as cli
-from airbnb_sync.settings import load_settings
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.cli.main import main as cli
+from airbnb_sync.core.settings import load_settings
 from airbnb_sync.simulator import make_cookie
 
 TODAY = datetime.now(UTC).date()

@@ -25,9 +25,9 @@ from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 from pipeline_helpers import API_KEY, HOSTS, add_account, table
 
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.definitions import build_definitions
-from airbnb_sync.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_key
-from airbnb_sync.settings import load_settings
+from airbnb_sync.core.settings import load_settings
+from airbnb_sync.defs.definitions import build_definitions
+from airbnb_sync.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_key
 from airbnb_sync.simulator import Simulator, SimulatorConfig
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.tables import METRIC_TABLES, accounts, key_columns

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from airbnb_sync.lease import DatabasePacingStore, LeaseLost, account_lease
+from airbnb_sync.sync.lease import DatabasePacingStore, LeaseLost, account_lease
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.migrate import upgrade_to_head
 
@@ -41,7 +41,7 @@ def test_a_lease_whose_session_died_refuses_the_next_turn(server_database_url: s
         with pytest.raises(LeaseLost) as lost:
             store.get(ACCOUNT)
         # Leaving the block with the error: the error stays, the dead session is let go.
-        with caplog.at_level(logging.WARNING, logger="airbnb_sync.lease"), \
+        with caplog.at_level(logging.WARNING, logger="airbnb_sync.sync.lease"), \
                 pytest.raises(LeaseLost):
             raise lost.value
     message = str(lost.value)

@@ -13,9 +13,9 @@ import pytest
 from fault_helpers import Reference, Work, compare, failure_text, rows_of, run_work, snapshot
 from pipeline_helpers import HOSTS, write_cookie_file
 
-from airbnb_sync.accounts import open_store
-from airbnb_sync.cli import main as cli
-from airbnb_sync.settings import load_settings
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.cli.main import main as cli
+from airbnb_sync.core.settings import load_settings
 from airbnb_sync.simulator import Simulator
 
 pytestmark = [pytest.mark.faults,

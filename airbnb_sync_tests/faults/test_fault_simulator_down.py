@@ -23,8 +23,8 @@ from fault_helpers import (
 )
 from pipeline_helpers import API_KEY, HOSTS
 
-from airbnb_sync.accounts import open_store
-from airbnb_sync.settings import load_settings
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.core.settings import load_settings
 from airbnb_sync.simulator import Simulator, SimulatorConfig
 from airbnb_sync.simulator.state import RequestRecord
 

@@ -20,7 +20,7 @@ from warehouse_rows import (
     table_dump,
 )
 
-from airbnb_sync.partitions import (
+from airbnb_sync.defs.partitions import (
     ACCOUNTS,
     decode_partition_keys,
     partition_key,

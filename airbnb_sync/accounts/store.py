@@ -1,0 +1,499 @@
+"""The account store: who the hosts are, their encrypted sessions, and their status.
+
+Every input is validated before anything is written, so a bad cookie or a typo in an id
+changes nothing. Credentials (the authentication cookies, the web build id and the browser's
+user agent) are stored only as a Fernet token; `AccountRecord` never carries them, so
+listing accounts cannot leak a session. Changing credentials resets `auth_status` to
+'unknown': the next `accounts check` or sync confirms them as 'ok' or 'expired'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from cryptography.fernet import InvalidToken, MultiFernet
+
+from airbnb_sync.accounts.secrets import KEY_VARIABLE, cipher_for
+from airbnb_sync.airbnb.client import HostSession
+from airbnb_sync.airbnb.cookies import InvalidCookie, cookie_header, session_cookies_for
+from airbnb_sync.core.settings import Settings
+from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, create_warehouse_engine
+from airbnb_sync.warehouse.tables import (
+    accounts,
+    conversion_metrics,
+    listings,
+    request_counts,
+    request_pacing,
+    visibility_metrics,
+)
+
+AuthStatus = Literal["ok", "expired", "unknown"]
+AUTH_STATUSES: tuple[str, ...] = ("ok", "expired", "unknown")
+
+ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
+CLIENT_VERSION = re.compile(r"[0-9a-fA-F]{40}")
+MAX_USER_AGENT = 512
+MAX_LABEL = 200
+# The rows `purge` removes, children first.
+ACCOUNT_DATA_TABLES: tuple[sa.Table, ...] = (
+    conversion_metrics, visibility_metrics, listings, request_pacing, request_counts,
+)
+
+
+class AccountError(ValueError):
+    """Something about an account cannot be done; the message says why and what to do."""
+
+
+class InvalidAccountInput(AccountError):
+    """An input (id, cookie, version, user agent, customer id, label) is unusable."""
+
+
+class AccountExists(InvalidAccountInput):
+    pass
+
+
+class AccountNotFound(InvalidAccountInput):
+    pass
+
+
+class AccountUnavailable(AccountError):
+    """The account exists but is deleted or deactivated, so its session is not handed out."""
+
+
+class CredentialsUnreadable(AccountError):
+    """The stored token cannot be decrypted with the configured keys."""
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def validate_account_id(account_id: str) -> str:
+    if not ACCOUNT_ID.fullmatch(account_id):
+        raise InvalidAccountInput(
+            f"account id {_shown(account_id)} is invalid: it must be the host's Airbnb user id, "
+            "1 to 20 digits (the id in the host's profile URL, airbnb.com/users/show/<id>)"
+        )
+    return account_id
+
+
+def validate_client_version(version: str) -> str:
+    if not CLIENT_VERSION.fullmatch(version):
+        raise InvalidAccountInput(
+            f"x-client-version {_shown(version)} is invalid: it must be 40 hex digits, the "
+            "X-Client-Version header of a request to airbnb.com/api/v3/ in the browser's "
+            "network tab"
+        )
+    return version.lower()
+
+
+def validate_user_agent(user_agent: str) -> str:
+    if not user_agent or len(user_agent) > MAX_USER_AGENT or not _printable_ascii(user_agent) \
+            or not user_agent.startswith("Mozilla/"):
+        raise InvalidAccountInput(
+            f"user agent is invalid: it must be the browser's User-Agent header (printable "
+            f"ASCII starting with 'Mozilla/', at most {MAX_USER_AGENT} characters), copied from "
+            "the same browser as the cookie"
+        )
+    return user_agent
+
+
+def validate_customer_id(customer_id: str) -> str | None:
+    """A UUID in canonical form; '' clears it."""
+    if customer_id == "":
+        return None
+    try:
+        return str(uuid.UUID(customer_id))
+    except ValueError:
+        raise InvalidAccountInput(
+            f"customer id {_shown(customer_id)} is invalid: it must be a UUID like "
+            "123e4567-e89b-12d3-a456-426614174000 (or '' to clear it)"
+        ) from None
+
+
+def validate_label(label: str) -> str | None:
+    """Free text for people; '' clears it."""
+    if label == "":
+        return None
+    if len(label) > MAX_LABEL or not label.isprintable():
+        raise InvalidAccountInput(
+            f"label is invalid: at most {MAX_LABEL} printable characters, no line breaks or "
+            f"control characters (got {len(label)} characters)"
+        )
+    return label
+
+
+def validate_cookies(account_id: str, cookie_text: str) -> dict[str, str]:
+    """The authentication cookies of `cookie_text`, which must belong to `account_id`."""
+    try:
+        cookies = session_cookies_for(account_id, cookie_text)
+    except InvalidCookie as exc:
+        raise InvalidAccountInput(str(exc)) from None
+    for name, value in cookies.items():
+        # A value a Cookie header cannot carry would only fail later, at the first request.
+        if not value or not _printable_ascii(value) or ";" in value or " " in value:
+            raise InvalidAccountInput(
+                f"the cookie {name} is empty or has characters a Cookie header cannot carry: "
+                "copy the Cookie header again, unchanged"
+            )
+    return cookies
+
+
+def validate_account_input(account_id: str, *, cookie_text: str | None = None,
+                           x_client_version: str | None = None, user_agent: str | None = None,
+                           customer_id: str | None = None, label: str | None = None) -> None:
+    """Validate what is given (None = not given) without touching the database, so that a
+    command can refuse bad input before it opens, migrates or creates anything."""
+    validate_account_id(account_id)
+    if cookie_text is not None:
+        validate_cookies(account_id, cookie_text)
+    if x_client_version is not None:
+        validate_client_version(x_client_version)
+    if user_agent is not None:
+        validate_user_agent(user_agent)
+    if customer_id is not None:
+        validate_customer_id(customer_id)
+    if label is not None:
+        validate_label(label)
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(" " <= char <= "~" for char in text)
+
+
+def _shown(value: str) -> str:
+    """Echo a bad identifier back, shortened and with control characters escaped."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+# --- records ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """An account as stored, without its credentials."""
+
+    account_id: str
+    customer_id: str | None
+    label: str | None
+    is_active: bool
+    auth_status: str
+    auth_checked_at: datetime | None
+    last_sync_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        return {name: value.isoformat() if isinstance(value, datetime) else value
+                for name, value in values.items()}
+
+
+@dataclass(frozen=True)
+class CredentialsSummary:
+    """What can be shown about stored credentials: nothing that helps rebuild the session."""
+
+    cookie_count: int
+    cookie_sha256_prefix: str
+    x_client_version: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    cookies: dict[str, str]
+    x_client_version: str
+    user_agent: str
+
+    def __repr__(self) -> str:
+        return f"_Credentials(<{len(self.cookies)} cookies>)"
+
+    def to_json(self) -> str:
+        return json.dumps({"cookies": self.cookies, "x_client_version": self.x_client_version,
+                           "user_agent": self.user_agent}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> _Credentials:
+        data = json.loads(text)
+        return cls(dict(data["cookies"]), data["x_client_version"], data["user_agent"])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back naive; every timestamp is stored in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _record(row: sa.Row[Any]) -> AccountRecord:
+    customer_id = row.customer_id
+    return AccountRecord(
+        account_id=row.account_id,
+        customer_id=None if customer_id is None else str(uuid.UUID(str(customer_id))),
+        label=row.label,
+        is_active=bool(row.is_active),
+        auth_status=row.auth_status,
+        auth_checked_at=_utc(row.auth_checked_at),
+        last_sync_at=_utc(row.last_sync_at),
+        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+        deleted_at=_utc(row.deleted_at),
+    )
+
+
+_RECORD_COLUMNS = [column for column in accounts.c if column.name != "credentials"]
+
+
+# --- the store --------------------------------------------------------------------------
+
+
+class AccountStore:
+    """Accounts in the warehouse's `accounts` table; credentials encrypted with `cipher`.
+
+    `now` is injectable so tests can pin timestamps; it must return an aware UTC datetime.
+    """
+
+    def __init__(self, engine: sa.Engine, cipher: MultiFernet,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        # Writes take SQLite's write lock up front, so read-then-write never hits SQLITE_BUSY.
+        self._writer = engine.execution_options(**{SQLITE_IMMEDIATE: True})
+        self._cipher = cipher
+        self._now = now
+
+    def __repr__(self) -> str:
+        return f"AccountStore({self.engine.url.render_as_string(hide_password=True)})"
+
+    # reading
+
+    def get(self, account_id: str) -> AccountRecord:
+        validate_account_id(account_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(*_RECORD_COLUMNS).where(accounts.c.account_id == account_id)
+            ).one_or_none()
+        if row is None:
+            raise _not_found(account_id)
+        return _record(row)
+
+    def list(self, include_deleted: bool = False) -> list[AccountRecord]:
+        query = sa.select(*_RECORD_COLUMNS).order_by(accounts.c.account_id)
+        if not include_deleted:
+            query = query.where(accounts.c.deleted_at.is_(None))
+        with self.engine.connect() as connection:
+            return [_record(row) for row in connection.execute(query)]
+
+    def session(self, account_id: str, require_active: bool = True) -> HostSession:
+        """The decrypted session of an account that may be synced (active, not deleted)."""
+        record = self.get(account_id)
+        if record.is_deleted:
+            raise AccountUnavailable(
+                f"account {account_id} was deleted; restore it with "
+                f"`airbnb-sync accounts activate {account_id}`"
+            )
+        if require_active and not record.is_active:
+            raise AccountUnavailable(
+                f"account {account_id} is deactivated; enable it with "
+                f"`airbnb-sync accounts activate {account_id}`"
+            )
+        credentials = self._credentials(account_id)
+        return HostSession(account_id, dict(credentials.cookies), credentials.x_client_version,
+                           credentials.user_agent)
+
+    def credentials_summary(self, account_id: str) -> CredentialsSummary:
+        credentials = self._credentials(account_id)
+        digest = hashlib.sha256(cookie_header(credentials.cookies).encode()).hexdigest()
+        return CredentialsSummary(len(credentials.cookies), digest[:8],
+                                  credentials.x_client_version, credentials.user_agent)
+
+    # writing
+
+    def add(self, account_id: str, cookie_text: str, x_client_version: str, user_agent: str,
+            customer_id: str | None = None, label: str | None = None) -> AccountRecord:
+        account_id = validate_account_id(account_id)
+        credentials = _Credentials(validate_cookies(account_id, cookie_text),
+                                   validate_client_version(x_client_version),
+                                   validate_user_agent(user_agent))
+        values = {
+            "customer_id": None if customer_id is None else validate_customer_id(customer_id),
+            "label": None if label is None else validate_label(label),
+        }
+        now = self._now()
+        try:
+            with self._writer.begin() as connection:
+                existing = connection.execute(
+                    sa.select(accounts.c.deleted_at).where(accounts.c.account_id == account_id)
+                ).one_or_none()
+                if existing is not None:
+                    raise _exists(account_id, existing.deleted_at is not None)
+                connection.execute(accounts.insert().values(
+                    account_id=account_id, credentials=self._encrypt(credentials),
+                    is_active=True, auth_status="unknown", created_at=now, updated_at=now,
+                    **values,
+                ))
+        except sa.exc.IntegrityError:
+            raise _exists(account_id, False) from None
+        return self.get(account_id)
+
+    def update(self, account_id: str, *, cookie_text: str | None = None,
+               x_client_version: str | None = None, user_agent: str | None = None,
+               customer_id: str | None = None, label: str | None = None) -> AccountRecord:
+        """Change what is given (None = keep; '' clears customer_id or label)."""
+        validate_account_id(account_id)
+        if all(value is None for value in
+               (cookie_text, x_client_version, user_agent, customer_id, label)):
+            raise InvalidAccountInput(
+                "nothing to update: give at least one of --cookie-file, --x-client-version, "
+                "--user-agent, --customer-id, --label"
+            )
+        cookies = None if cookie_text is None else validate_cookies(account_id, cookie_text)
+        version = None if x_client_version is None else validate_client_version(x_client_version)
+        agent = None if user_agent is None else validate_user_agent(user_agent)
+        values: dict[str, Any] = {}
+        if customer_id is not None:
+            values["customer_id"] = validate_customer_id(customer_id)
+        if label is not None:
+            values["label"] = validate_label(label)
+        self.get(account_id)  # unknown accounts fail before any decryption
+        if cookies is not None or version is not None or agent is not None:
+            if cookies is not None and version is not None and agent is not None:
+                # Everything is replaced: works even if the old token can no longer be read.
+                credentials = _Credentials(cookies, version, agent)
+            else:
+                old = self._credentials(account_id)
+                credentials = _Credentials(cookies or old.cookies, version or old.x_client_version,
+                                           agent or old.user_agent)
+            values.update(credentials=self._encrypt(credentials), auth_status="unknown",
+                          auth_checked_at=None)
+        self._update(account_id, **values)
+        return self.get(account_id)
+
+    def set_auth_status(self, account_id: str, status: str) -> None:
+        if status not in AUTH_STATUSES:
+            raise ValueError(f"auth status must be one of {', '.join(AUTH_STATUSES)}")
+        self._update(account_id, auth_status=status, auth_checked_at=self._now())
+
+    def mark_synced(self, account_id: str, when: datetime) -> None:
+        self._update(account_id, last_sync_at=_utc(when))
+
+    def activate(self, account_id: str) -> AccountRecord:
+        """Enable syncing again; also restores a soft-deleted account."""
+        self._update(account_id, is_active=True, deleted_at=None)
+        return self.get(account_id)
+
+    def deactivate(self, account_id: str) -> AccountRecord:
+        self._update(account_id, is_active=False)
+        return self.get(account_id)
+
+    def soft_delete(self, account_id: str) -> AccountRecord:
+        """Stop syncing and hide the account from `list`, keeping its data and credentials."""
+        record = self.get(account_id)
+        self._update(account_id, is_active=False, deleted_at=record.deleted_at or self._now())
+        return self.get(account_id)
+
+    def purge(self, account_id: str) -> dict[str, int]:
+        """Remove the account and everything stored for it; returns rows removed per table."""
+        self.get(account_id)
+        removed: dict[str, int] = {}
+        with self._writer.begin() as connection:
+            for table in ACCOUNT_DATA_TABLES:
+                result = connection.execute(table.delete().where(table.c.account_id == account_id))
+                removed[table.name] = result.rowcount
+            connection.execute(accounts.delete().where(accounts.c.account_id == account_id))
+        return removed
+
+    def rotate_key(self) -> int:
+        """Re-encrypt every account with the first key, in one transaction (all or nothing)."""
+        with self._writer.begin() as connection:
+            rows = connection.execute(
+                sa.select(accounts.c.account_id, accounts.c.credentials)
+                .order_by(accounts.c.account_id)
+            ).all()
+            for row in rows:
+                try:
+                    token = self._cipher.rotate(row.credentials.encode("ascii"))
+                except InvalidToken:
+                    raise _unreadable(row.account_id) from None
+                connection.execute(accounts.update()
+                                   .where(accounts.c.account_id == row.account_id)
+                                   .values(credentials=token.decode("ascii")))
+        return len(rows)
+
+    # internals
+
+    def _update(self, account_id: str, **values: Any) -> None:
+        validate_account_id(account_id)
+        with self._writer.begin() as connection:
+            result = connection.execute(
+                accounts.update().where(accounts.c.account_id == account_id)
+                .values(updated_at=self._now(), **values)
+            )
+        if result.rowcount == 0:
+            raise _not_found(account_id)
+
+    def _credentials(self, account_id: str) -> _Credentials:
+        with self.engine.connect() as connection:
+            token = connection.execute(
+                sa.select(accounts.c.credentials).where(accounts.c.account_id == account_id)
+            ).scalar_one_or_none()
+        if token is None:
+            raise _not_found(account_id)
+        try:
+            return _Credentials.from_json(self._cipher.decrypt(token.encode("ascii")).decode())
+        except InvalidToken:
+            raise _unreadable(account_id) from None
+
+    def _encrypt(self, credentials: _Credentials) -> str:
+        return self._cipher.encrypt(credentials.to_json().encode()).decode("ascii")
+
+
+def _not_found(account_id: str) -> AccountNotFound:
+    return AccountNotFound(
+        f"account {account_id} does not exist: see `airbnb-sync accounts list`, or register it "
+        "with `airbnb-sync accounts add`"
+    )
+
+
+def _exists(account_id: str, deleted: bool) -> AccountExists:
+    if deleted:
+        return AccountExists(
+            f"account {account_id} already exists (soft-deleted): restore it with `airbnb-sync "
+            f"accounts activate {account_id}`, then change it with `airbnb-sync accounts update "
+            f"{account_id}`, or remove it for good with `airbnb-sync accounts delete "
+            f"{account_id} --purge --yes`"
+        )
+    return AccountExists(
+        f"account {account_id} already exists: change it with "
+        f"`airbnb-sync accounts update {account_id} ...`"
+    )
+
+
+def _unreadable(account_id: str) -> CredentialsUnreadable:
+    return CredentialsUnreadable(
+        f"the credentials of account {account_id} cannot be decrypted with the configured keys: "
+        f"{KEY_VARIABLE} (or <DAGSTER_HOME>/secret.key for SQLite) must include the key they "
+        f"were encrypted with; otherwise store a fresh session with `airbnb-sync accounts update "
+        f"{account_id} --cookie-file FILE --x-client-version V --user-agent UA`"
+    )
+
+
+def open_store(settings: Settings) -> AccountStore:
+    """The store of the configured warehouse, brought to the schema head."""
+    from airbnb_sync.warehouse.migrate import upgrade_to_head
+
+    cipher = cipher_for(settings)  # fail on a missing key before touching the database
+    engine = create_warehouse_engine(settings.database_url)
+    upgrade_to_head(engine)
+    return AccountStore(engine, cipher)

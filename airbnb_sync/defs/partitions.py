@@ -1,0 +1,112 @@
+"""Week (Sunday..Saturday) x account partitions of every asset (DESIGN.md §2).
+
+Dagster orders the dimensions of a multi-partition by name, so keys read `account|week`
+(`123456|2025-06-01`) and a range `A|w1...A|w2` is a run of weeks of one account, which is
+what one backfill run fetches in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from dagster import (
+    DynamicPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
+from dagster_shared.check import CheckError
+
+from airbnb_sync.core.settings import Settings
+
+ACCOUNT = "account"
+WEEK = "week"
+WEEK_FORMAT = "%Y-%m-%d"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# Host user ids, added and removed at runtime by the accounts sensor.
+ACCOUNTS = DynamicPartitionsDefinition(name="accounts")
+
+
+def _require_sunday(week: date) -> None:
+    if week.isoweekday() != 7:
+        raise ValueError(f"weeks are named by their Sunday, but {week} is a {week:%A}")
+
+
+def _require_account_id(account_id: str) -> None:
+    # "|" separates dimensions and "..." separates range ends in Dagster's key strings.
+    if not account_id or "|" in account_id or "..." in account_id:
+        raise ValueError(f"account id {account_id!r} cannot be part of a partition key")
+
+
+def week_partitions(first_week: date, lookahead_weeks: int) -> WeeklyPartitionsDefinition:
+    """Weeks from `first_week` through the current week plus `lookahead_weeks`.
+
+    With end_offset=0 Dagster's last weekly partition is the last *finished* week; each
+    extra offset adds one week, so 1 + lookahead brings in the current week and the
+    future weeks whose stay dates already carry data.
+    """
+    _require_sunday(first_week)
+    if lookahead_weeks < 0:
+        raise ValueError(f"lookahead_weeks must not be negative, got {lookahead_weeks}")
+    return WeeklyPartitionsDefinition(
+        start_date=first_week.strftime(WEEK_FORMAT),
+        day_offset=0,
+        fmt=WEEK_FORMAT,
+        end_offset=1 + lookahead_weeks,
+    )
+
+
+def sync_partitions(settings: Settings) -> MultiPartitionsDefinition:
+    """The account x week grid that listings, conversion and visibility assets share."""
+    return MultiPartitionsDefinition({
+        ACCOUNT: ACCOUNTS,
+        WEEK: week_partitions(settings.first_week, settings.lookahead_weeks),
+    })
+
+
+def partition_key(account_id: str, week: date) -> str:
+    """The key of one account's week, in Dagster's dimension order."""
+    _require_account_id(account_id)
+    _require_sunday(week)
+    return str(MultiPartitionKey({ACCOUNT: account_id, WEEK: week.strftime(WEEK_FORMAT)}))
+
+
+def range_tags(account_id: str, first_week: date, last_week: date) -> dict[str, str]:
+    """Run tags that make one run cover a range of weeks of one account (daily schedule)."""
+    if first_week > last_week:
+        raise ValueError(f"range starts {first_week}, after its end {last_week}")
+    return {
+        RANGE_START_TAG: partition_key(account_id, first_week),
+        RANGE_END_TAG: partition_key(account_id, last_week),
+    }
+
+
+def decode_partition_keys(
+    partitions_def: MultiPartitionsDefinition, keys: Iterable[str]
+) -> dict[str, list[date]]:
+    """account -> its sorted weeks, for whatever shape of keys a run holds (ranges,
+    rectangles, single keys), as `context.asset_partition_keys` gives them."""
+    dimensions = set(partitions_def.partition_dimension_names)
+    if dimensions != {ACCOUNT, WEEK}:
+        raise ValueError(
+            f"expected a partitions definition with dimensions {ACCOUNT!r} and {WEEK!r}, "
+            f"got {sorted(dimensions)}"
+        )
+    weeks_by_account: dict[str, set[date]] = {}
+    for key in keys:
+        try:
+            by_dimension = partitions_def.get_partition_key_from_str(key).keys_by_dimension
+        except CheckError as exc:  # Dagster's way of saying the key has the wrong shape
+            raise ValueError(f"partition key {key!r} is not an account|week key") from exc
+        try:
+            week = date.fromisoformat(by_dimension[WEEK])
+        except ValueError:
+            raise ValueError(
+                f"partition key {key!r} has week {by_dimension[WEEK]!r}, not a YYYY-MM-DD date"
+            ) from None
+        _require_sunday(week)
+        weeks_by_account.setdefault(by_dimension[ACCOUNT], set()).add(week)
+    return {account: sorted(weeks) for account, weeks in weeks_by_account.items()}
