@@ -36,8 +36,8 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
 
     from airbnb_sync.cli.main import main as cli
     from airbnb_sync.core.settings import load_settings
-    from airbnb_sync.defs.automation import build_daily_schedule
     from airbnb_sync.defs.definitions import build_definitions
+    from airbnb_sync.defs.resources import WarehouseResource
     from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
     from airbnb_sync.simulator.config import DEFAULT_API_KEY
 
@@ -59,8 +59,10 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
         if added != 0:
             raise SystemExit("could not register the benchmark account")
         settings = load_settings()
-        job = build_definitions(settings).resolve_implicit_global_asset_job_def()
-        schedule = build_daily_schedule(settings)
+        defs = build_definitions(settings)
+        job = defs.resolve_implicit_global_asset_job_def()
+        schedule = defs.get_schedule_def("daily_insights_sync")
+        warehouse = WarehouseResource(database_url=settings.database_url)
         instance = dg.DagsterInstance.get()
         per_day, runs, operations = [], 0, {}
         first_day = datetime.now(UTC).date()
@@ -68,12 +70,12 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
             simulator.configure(today=day)
             before = _requests(simulator)
             tick = schedule.evaluate_tick(dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=datetime.combine(day, time(5),
-                                                                             tzinfo=UTC)))
+                instance=instance, resources={"warehouse": warehouse},
+                scheduled_execution_time=datetime.combine(day, time(5), tzinfo=UTC)))
             for request in tick.run_requests:
                 result = job.execute_in_process(
                     instance=instance, tags=request.tags, raise_on_error=False,
-                    run_config={"resources": {"airbnb_sync": {"config": {
+                    run_config={"resources": {"clock": {"config": {
                         "today": day.isoformat()}}}})
                 if not result.success:
                     raise SystemExit(f"the run for {request.tags} failed on {day}")

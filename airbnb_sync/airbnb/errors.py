@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class AirbnbError(Exception):
-    """Base class; `retryable` tells Dagster's retry policy whether a new attempt can help."""
+    """Base class; `retryable` says whether a new attempt can help (sync/report.py reads it)."""
 
     retryable = False
 
@@ -77,6 +77,8 @@ class AirbnbUnavailable(AirbnbError):
 
 class WeekOutOfRange(ValueError):
     """A requested week lies outside what Airbnb serves; refused before any request."""
+
+    retryable = False
 
 
 class ApiKeyRejected(AirbnbError):

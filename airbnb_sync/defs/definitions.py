@@ -1,49 +1,69 @@
-"""The one Definitions object: assets, checks, schedules, sensors and resources."""
+"""The one Definitions object: assets, checks, schedules, sensors, resources and executor.
+
+Settings are loaded once per process, here, and passed down; the resources are chosen here
+per deployment (see `resources.py`).
+"""
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import dagster as dg
 
 from airbnb_sync.core.logs import configure_logging
 from airbnb_sync.core.settings import Settings, load_settings
-from airbnb_sync.defs.assets.common import sync_retry_policy
-from airbnb_sync.defs.assets.conversion import build_conversion_asset
-from airbnb_sync.defs.assets.listings import build_listings_asset
-from airbnb_sync.defs.assets.visibility import build_visibility_asset
-from airbnb_sync.defs.automation import build_automation
+from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNCED_ASSETS, build_sync_assets
 from airbnb_sync.defs.checks import build_freshness_check
 from airbnb_sync.defs.partitions import sync_partitions
-from airbnb_sync.defs.resources import AirbnbSyncResource
+from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
+from airbnb_sync.defs.schedules import build_daily_schedule
+from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
 # Single-run backfills are what DESIGN.md §2 builds on; Dagster still labels them beta.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
+# One process per run: the lease serializes an account's requests anyway, so a process per
+# step bought no parallelism and cost ~3x the memory. Run config can still pick multiprocess:
+# execution: {config: {multiprocess: {}}}.
+_default = dg.multi_or_in_process_executor.config_schema.as_field()
+sync_executor = dg.multi_or_in_process_executor.configured(
+    lambda config: config, name="in_process_by_default",
+    config_schema=dg.Field(_default.config_type, default_value={"in_process": {}}))
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+
+def _secret(variable: str, value: str | None) -> str | dg.EnvVar | None:
+    """An EnvVar when the value came from the environment, so the UI shows its name only."""
+    return dg.EnvVar(variable) if os.environ.get(variable) else value
+
+
+def live_airbnb(settings: Settings) -> LiveAirbnb:
+    return LiveAirbnb(base_url=settings.airbnb_base_url,
+                      api_key=_secret("AIRBNB_API_KEY", settings.airbnb_api_key))
+
+
+def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) -> dg.Definitions:
+    """Everything Dagster; `airbnb` picks where answers come from (default: Airbnb over HTTP
+    at AIRBNB_BASE_URL)."""
     partitions_def = sync_partitions(settings)
-    schedules, sensors = build_automation(settings)
-    retry_policy = sync_retry_policy(settings)
+    warehouse = WarehouseResource(
+        database_url=_secret("AIRBNB_SYNC_DATABASE_URL", settings.database_url))
     return dg.Definitions(
-        assets=[
-            build_listings_asset(partitions_def, retry_policy),
-            build_conversion_asset(partitions_def, retry_policy),
-            build_visibility_asset(partitions_def, retry_policy),
-        ],
-        asset_checks=[build_freshness_check(name)
-                      for name in ("listings", "conversion_metrics", "visibility_metrics")],
-        schedules=schedules,
-        sensors=sensors,
+        assets=build_sync_assets(settings, partitions_def),
+        asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
+        schedules=[build_daily_schedule(settings)],
+        sensors=[build_accounts_sensor(settings), build_failure_alerts(settings)],
         resources={
-            # Neither resource takes the database URL as config: it may hold a password, and
-            # resource config is shown in the UI. Both read it from the environment instead.
-            "warehouse": WarehouseIOManager(),
-            "airbnb_sync": AirbnbSyncResource(),
+            "warehouse": warehouse,
+            IO_MANAGER_KEY: WarehouseIOManager(warehouse=warehouse, dry_run=settings.dry_run),
+            "airbnb": airbnb or live_airbnb(settings),
+            "clock": SyncClock(),
         },
+        executor=sync_executor,
     )
 
 
-configure_logging(load_settings())
-defs = build_definitions(load_settings())
+_settings = load_settings()
+configure_logging(_settings)
+defs = build_definitions(_settings)

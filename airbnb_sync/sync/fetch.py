@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from airbnb_sync.airbnb.errors import AirbnbError, AirbnbUnavailable, RateLimited, SchemaDrift
+from airbnb_sync.airbnb.errors import AirbnbError, SchemaDrift
 from airbnb_sync.airbnb.operations import METRIC_GROUPS
 from airbnb_sync.airbnb.parse import (
     conversion_records,
@@ -31,11 +31,6 @@ from airbnb_sync.airbnb.windows import (
 
 logger = logging.getLogger(__name__)
 
-# Failures that concern one listing's requests and may pass on a retry: the other listings
-# go on, and the partition is reported incomplete. Everything else (an expired session, a
-# rotated hash, a changed format) stops the account at once.
-LISTING_FAILURES: tuple[type[AirbnbError], ...] = (AirbnbUnavailable, RateLimited)
-
 ChartPoints = dict[date, tuple[Any, Any]]
 
 
@@ -44,7 +39,7 @@ class FetchOutcome:
     """What a fetch produced: records, the listings that failed and why, the anchor used."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
-    failed_listings: dict[str, str] = field(default_factory=dict)
+    failed_listings: dict[str, AirbnbError] = field(default_factory=dict)
     anchor: Anchor | None = None
     anchor_shift: int = 0
 
@@ -95,7 +90,7 @@ def fetch_conversion(client: Any, account_id: str, listing_ids: Iterable[str], p
                 for metric in METRIC_GROUPS:
                     points, anchor = calibrated_chart(client, listing_id, metric, window, anchor)
                     series[metric].update(points)
-        except LISTING_FAILURES as exc:
+        except AirbnbError as exc:
             _listing_failed(outcome, listing_id, exc)
             continue
         outcome.records.extend(conversion_records(
@@ -128,7 +123,7 @@ def fetch_visibility(client: Any, account_id: str, listing_ids: Iterable[str], p
                     account_id, listing_id, window.start, groups["conversion_rate"],
                     groups["p3_impressions"], scraped_at,
                 ))
-        except LISTING_FAILURES as exc:
+        except AirbnbError as exc:
             _listing_failed(outcome, listing_id, exc)
             continue
         outcome.records.extend(records)
@@ -150,7 +145,9 @@ def calibrate_anchor(client: Any, listing_ids: Sequence[str], plan: RequestPlan,
             _, anchor = calibrated_chart(client, listing_id, "p3_impressions", window,
                                          plan.anchor)
             return anchor
-        except LISTING_FAILURES as exc:
+        except AirbnbError as exc:
+            if not exc.retryable:
+                raise
             logger.warning("listing %s could not calibrate the date anchor, trying the next: %s",
                            listing_id, exc)
             failure = exc
@@ -160,5 +157,10 @@ def calibrate_anchor(client: Any, listing_ids: Sequence[str], plan: RequestPlan,
 
 
 def _listing_failed(outcome: FetchOutcome, listing_id: str, exc: AirbnbError) -> None:
+    """A transient failure stops one listing and the others go on (the partition is reported
+    incomplete); anything else (an expired session, a rotated hash, a changed format) stops
+    the account at once."""
+    if not exc.retryable:
+        raise exc
     logger.warning("listing %s failed, the other listings go on: %s", listing_id, exc)
-    outcome.failed_listings[listing_id] = f"{type(exc).__name__}: {exc}"
+    outcome.failed_listings[listing_id] = exc

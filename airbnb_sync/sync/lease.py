@@ -37,10 +37,14 @@ DEFAULT_LEASE_TIMEOUT = 6 * 3600.0
 class LeaseTimeout(RuntimeError):
     """Another run kept the account's lease for longer than we were willing to wait."""
 
+    retryable = True
+
 
 class LeaseLost(RuntimeError):
     """The database session holding the account's lease ended (restart, dropped connection):
     another run may take the lease now, so this one must not send anything more."""
+
+    retryable = True
 
     def __init__(self, account_id: str, cause: BaseException) -> None:
         self.account_id = account_id

@@ -16,8 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.partitions import decode_partition_keys
+from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.sync.frames import to_frame
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
@@ -39,15 +39,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     """Upserts the frames of `listings`, `conversion_metrics` and `visibility_metrics` into the
     table named by the asset key, and loads an upstream asset's newest snapshot."""
 
-    database_url: str | None = Field(
-        default=None,
-        description="SQLAlchemy URL of the warehouse. Default: AIRBNB_SYNC_DATABASE_URL, read "
-        "from the environment so that a password never shows in the run config.",
-    )
-    dry_run: bool | None = Field(
-        default=None,
-        description="Write nothing, report what would have been written. "
-        "Default: AIRBNB_SYNC_DRY_RUN.",
+    warehouse: WarehouseResource = Field(
+        description="The deployment's one warehouse, shared with the assets and sensors.")
+    dry_run: bool = Field(
+        default=False,
+        description="Write nothing, report what would have been written (AIRBNB_SYNC_DRY_RUN).",
     )
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
@@ -58,7 +54,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         weeks_by_account = _partitions(context)
         refuse_rows_outside(table_name, obj, weeks_by_account)
         accounts = sorted({str(account) for account in obj["account_id"]})
-        if self._is_dry_run():
+        if self.dry_run:
             _keep_dry_run_frame(_dry_run_path(context.step_context.instance, context.run_id,
                                               table_name), obj)
             context.log.info(
@@ -92,7 +88,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         metric_table(table_name)
         weeks_by_account = _partitions(context)
         engine = self._engine()
-        if self._is_dry_run():
+        if self.dry_run:
             kept = _dry_run_path(context.instance, context.upstream_output.run_id, table_name)
             if kept.exists():
                 # The upstream step of this dry run wrote nothing: hand on what it produced.
@@ -111,10 +107,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return frame
 
     def _engine(self) -> sa.Engine:
-        return create_warehouse_engine(self.database_url or load_settings().database_url)
-
-    def _is_dry_run(self) -> bool:
-        return load_settings().dry_run if self.dry_run is None else self.dry_run
+        return create_warehouse_engine(self.warehouse.database_url)
 
 
 def _dry_run_path(instance: dg.DagsterInstance, run_id: str, table_name: str) -> Path:

@@ -9,24 +9,31 @@ import dagster as dg
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from airbnb_sync.core.settings import load_settings
-from airbnb_sync.defs.automation import accounts_sensor, build_daily_schedule, sync_failure_alerts
 from airbnb_sync.defs.definitions import build_definitions
-from airbnb_sync.defs.resources import AirbnbSyncResource
+from airbnb_sync.defs.resources import SyncClock, WarehouseResource
+
+
+def resources(today: date | None = None) -> dict[str, dg.ConfigurableResource]:
+    """What the daemon hands schedules and sensors, on the pinned day."""
+    return {"warehouse": WarehouseResource(database_url=load_settings().database_url),
+            "clock": SyncClock(today=None if today is None else today.isoformat())}
 
 
 def tick_schedule(day: date) -> dg.ScheduleExecutionData:
     context = dg.build_schedule_context(
-        instance=dg.DagsterInstance.get(),
+        instance=dg.DagsterInstance.get(), resources=resources(day),
         scheduled_execution_time=datetime.combine(day, time(5), tzinfo=UTC))
-    return build_daily_schedule(load_settings()).evaluate_tick(context)
+    schedule = build_definitions(load_settings()).get_schedule_def("daily_insights_sync")
+    return schedule.evaluate_tick(context)
 
 
 def tick_accounts_sensor(today: date, cursor: str | None = None) -> SensorExecutionData:
     """One tick; its partition requests are applied to the instance as the daemon would."""
     instance = dg.DagsterInstance.get()
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
-        "airbnb_sync": AirbnbSyncResource(today=today.isoformat())})
-    result = accounts_sensor.evaluate_tick(context)
+    context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                      resources=resources(today))
+    sensor = build_definitions(load_settings()).get_sensor_def("accounts_sensor")
+    result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name,
@@ -43,7 +50,7 @@ def run_request(request: dg.RunRequest, today: date) -> dg.ExecuteInProcessResul
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
         instance=dg.DagsterInstance.get(), tags=request.tags, raise_on_error=False,
-        run_config={"resources": {"airbnb_sync": {"config": {"today": today.isoformat()}}}})
+        run_config={"resources": {"clock": {"config": {"today": today.isoformat()}}}})
 
 
 def alert_on_failure(result: dg.ExecuteInProcessResult) -> None:
@@ -52,8 +59,9 @@ def alert_on_failure(result: dg.ExecuteInProcessResult) -> None:
     context = dg.build_run_status_sensor_context(
         sensor_name="sync_failure_alerts", dagster_event=result.get_run_failure_event(),
         dagster_instance=instance, dagster_run=instance.get_run_by_id(result.run_id),
+        resources=resources(),
     ).for_run_failure()
-    sync_failure_alerts(context)
+    build_definitions(load_settings()).get_sensor_def("sync_failure_alerts")(context)
 
 
 def accounts_of(requests: Sequence[dg.RunRequest]) -> list[str]:

@@ -18,8 +18,8 @@ from airbnb_sync.airbnb.errors import (
     RateLimited,
     SchemaDrift,
 )
-from airbnb_sync.defs.assets.common import SyncReport
 from airbnb_sync.sync.lease import LeaseLost, LeaseTimeout
+from airbnb_sync.sync.report import SyncReport
 
 
 @pytest.mark.parametrize(("error", "retried"), [
@@ -36,13 +36,13 @@ from airbnb_sync.sync.lease import LeaseLost, LeaseTimeout
 def test_retry_classification(error: Exception, retried: bool) -> None:
     report = SyncReport(scraped_at=datetime.now(UTC))
     report.failed("41234567", error)
-    assert report.may_pass is retried
+    assert report.retryable is retried
 
 
 def test_a_failed_listing_is_transient() -> None:
     report = SyncReport(scraped_at=datetime.now(UTC))
-    report.failed_listings["41234567"] = {"1": "AirbnbUnavailable: HTTP 503"}
-    assert report.may_pass
+    report.failed_listings["41234567"] = {"1": AirbnbUnavailable("ChartQuery", "HTTP 503")}
+    assert report.retryable
 
 
 def retries(result: dg.ExecuteInProcessResult) -> int:

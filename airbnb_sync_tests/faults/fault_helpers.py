@@ -74,7 +74,7 @@ class Work:
     @property
     def run_config(self) -> dict[str, Any]:
         """Pins the resource's calendar day, so that every run of the work has one scraped_on."""
-        return {"resources": {"airbnb_sync": {"config": {"today": self.today.isoformat()}}}}
+        return {"resources": {"clock": {"config": {"today": self.today.isoformat()}}}}
 
     def only(self, account_id: str) -> Work:
         return Work((account_id,), self.first, self.last, self.today)

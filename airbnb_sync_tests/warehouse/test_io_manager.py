@@ -27,9 +27,15 @@ from airbnb_sync.defs.partitions import (
     range_tags,
     week_partitions,
 )
+from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 from airbnb_sync.warehouse.migrate import current_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import write_frame
+
+
+def io_manager_for(database_url: str, dry_run: bool) -> WarehouseIOManager:
+    return WarehouseIOManager(warehouse=WarehouseResource(database_url=database_url),
+                              dry_run=dry_run)
 
 PARTITIONS = dg.MultiPartitionsDefinition({
     "account": ACCOUNTS,
@@ -107,7 +113,7 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object
 
 def test_a_run_writes_its_partition_and_reports_counts(
         prepared: sa.Engine, database_url: str, instance: dg.DagsterInstance) -> None:
-    io_manager = WarehouseIOManager(database_url=database_url, dry_run=False)
+    io_manager = io_manager_for(database_url, dry_run=False)
     result = dg.materialize([listings_asset, conversion_asset], instance=instance,
                             partition_key=partition_key(ACCOUNT, WEEK),
                             resources={"io_manager": io_manager})
@@ -135,7 +141,7 @@ def test_a_range_run_writes_every_week_of_the_range(
     result = dg.materialize(
         [listings_asset, conversion_asset], instance=instance,
         tags=range_tags(OTHER_ACCOUNT, WEEK, NEXT_WEEK),
-        resources={"io_manager": WarehouseIOManager(database_url=database_url, dry_run=False)},
+        resources={"io_manager": io_manager_for(database_url, dry_run=False)},
     )
 
     assert result.success
@@ -156,7 +162,7 @@ def test_rows_outside_the_run_partitions_are_refused(
         prepared: sa.Engine, database_url: str, instance: dg.DagsterInstance) -> None:
     result = dg.materialize(
         [stray_asset], instance=instance, partition_key=partition_key(ACCOUNT, WEEK),
-        resources={"io_manager": WarehouseIOManager(database_url=database_url, dry_run=False)},
+        resources={"io_manager": io_manager_for(database_url, dry_run=False)},
         raise_on_error=False,
     )
 
@@ -173,7 +179,7 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_write(
     result = dg.materialize(
         [listings_asset, conversion_asset], instance=instance,
         partition_key=partition_key(ACCOUNT, WEEK),
-        resources={"io_manager": WarehouseIOManager(database_url=database_url, dry_run=True)},
+        resources={"io_manager": io_manager_for(database_url, dry_run=True)},
     )
 
     assert result.success
@@ -202,24 +208,10 @@ def test_load_input_reads_the_newest_snapshot_of_the_upstream_partitions(
     result = dg.materialize(
         [listings_asset, conversion_asset, conversion_summary], selection=[conversion_summary],
         instance=instance, partition_key=partition_key(ACCOUNT, WEEK),
-        resources={"io_manager": WarehouseIOManager(database_url=database_url, dry_run=False),
+        resources={"io_manager": io_manager_for(database_url, dry_run=False),
                    "memory": dg.InMemoryIOManager()},
     )
 
     assert result.success
     assert result.output_for_node("conversion_summary") == [2] * 7
 
-
-def test_url_and_dry_run_default_to_the_environment(
-        prepared: sa.Engine, database_url: str, instance: dg.DagsterInstance,
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("AIRBNB_SYNC_DATABASE_URL", database_url)
-    for dry_run, expected_rows in (("true", 0), ("false", len(LISTINGS_PER_WEEK))):
-        monkeypatch.setenv("AIRBNB_SYNC_DRY_RUN", dry_run)
-        result = dg.materialize([listings_asset], instance=instance,
-                                partition_key=partition_key(ACCOUNT, WEEK),
-                                resources={"io_manager": WarehouseIOManager()})
-        assert result.success
-        assert _metadata(result, "listings")["dry_run"] is (dry_run == "true")
-        assert len(table_dump(prepared, "listings")) == expected_rows

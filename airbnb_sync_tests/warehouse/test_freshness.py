@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from airbnb_sync.defs.checks import MAX_AGE, stale_accounts
 from airbnb_sync.warehouse.engine import create_warehouse_engine, dispose_warehouse_engine
+from airbnb_sync.warehouse.freshness import MAX_AGE, stale_accounts
 from airbnb_sync.warehouse.migrate import upgrade_to_head
 from airbnb_sync.warehouse.tables import accounts, listings
 

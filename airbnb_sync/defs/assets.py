@@ -1,0 +1,181 @@
+"""The three synced assets: Dagster glue over `airbnb_sync.sync`.
+
+Each asset turns its run's partitions into weeks per account, hands them to the plain sync
+core with the run's resources, and reports the outcome in Dagster's terms: an output (the
+IO manager upserts it), the `valid_schema` and `complete` checks, and a `Failure` whose
+`allow_retries` is the error's own `retryable`.
+"""
+
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from airbnb_sync.core.settings import Settings
+from airbnb_sync.defs.partitions import decode_partition_keys
+from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
+from airbnb_sync.sync.accounts import SyncEnvironment
+from airbnb_sync.sync.frames import FrameValidationError
+from airbnb_sync.sync.report import SyncReport
+from airbnb_sync.sync.tables import (
+    LISTINGS,
+    SyncFailed,
+    TableSync,
+    conversion_sync,
+    listing_ids_by_account,
+    run_table,
+    visibility_sync,
+)
+
+VALID_SCHEMA = "valid_schema"
+COMPLETE = "complete"
+SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
+IO_MANAGER_KEY = "warehouse_io_manager"
+
+
+def sync_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Dagster retries a failed step, with backoff, unless the failure says it cannot pass
+    (`dg.Failure(allow_retries=False)`); unexpected errors such as a lost database connection
+    are retried too."""
+    return dg.RetryPolicy(max_retries=settings.run_retries, delay=settings.run_retry_delay,
+                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def _options(name: str, partitions_def: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy,
+             description: str, reads_listings: bool = False) -> dict[str, Any]:
+    """What the three assets share: partitions, single-run backfills, retries, checks."""
+    return {
+        "name": name,
+        "description": description,
+        "partitions_def": partitions_def,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "retry_policy": retry_policy,
+        "check_specs": [
+            dg.AssetCheckSpec(VALID_SCHEMA, asset=name, description=(
+                "The frame passed its Pandera model before it was written.")),
+            dg.AssetCheckSpec(COMPLETE, asset=name, description=(
+                "Every listing has every day or week of the partitions.")),
+        ],
+        "io_manager_key": IO_MANAGER_KEY,
+        "group_name": "airbnb_insights",
+        "kinds": {"python", "sql"},
+        "ins": {"listings": dg.AssetIn(key="listings")} if reads_listings else {},
+    }
+
+
+def weeks_of(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
+    """Account -> its weeks in this run, whatever the shape of the range."""
+    return decode_partition_keys(context.assets_def.partitions_def, context.partition_keys)
+
+
+@contextmanager
+def failures_as_dagster() -> Iterator[None]:
+    """Turn our errors into a `dg.Failure` that retries only when the error says it may."""
+    try:
+        yield
+    except SyncFailed as exc:
+        raise dg.Failure(description=str(exc), metadata={
+            **_metadata(exc.report),
+            "error_classes": dg.MetadataValue.json(exc.report.error_classes())},
+            allow_retries=exc.retryable) from None
+    except Exception as exc:
+        if not hasattr(exc, "retryable"):
+            raise  # unforeseen (a lost database connection): Dagster's retry policy decides
+        raise dg.Failure(description=str(exc), allow_retries=bool(exc.retryable),
+                         metadata={"error_classes": dg.MetadataValue.json(
+                             {"*": type(exc).__name__})}) from None
+
+
+def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment,
+                table: TableSync) -> Iterator[Any]:
+    """Run the table's sync and report it: output, checks, then a failure if incomplete.
+
+    An incomplete run yields no output: Dagster would mark every partition of the step
+    materialized, the incomplete ones included. Its rows were kept by the sync core; the
+    `complete` check fails and the run fails naming the listings, so a retry completes it.
+    """
+    key = context.assets_def.key
+    with failures_as_dagster():
+        try:
+            result = run_table(env, table, weeks_of(context))
+        except FrameValidationError as exc:
+            yield dg.AssetCheckResult(asset_key=key, check_name=VALID_SCHEMA, passed=False,
+                                      metadata={"errors": str(exc)})
+            raise dg.Failure(description=f"{table.table}: nothing was written, the frame is "
+                                         f"invalid: {exc}", allow_retries=False) from None
+        report = result.report
+        if not report.incomplete:
+            yield dg.Output(result.frame, metadata={
+                **_metadata(report), "listings": int(result.frame["listing_id"].nunique())})
+        yield dg.AssetCheckResult(asset_key=key, check_name=VALID_SCHEMA, passed=True,
+                                  metadata={"rows": len(result.frame)})
+        yield dg.AssetCheckResult(
+            asset_key=key, check_name=COMPLETE,
+            passed=not result.gaps and not report.account_errors,
+            metadata={"missing": dg.MetadataValue.json(result.gaps),
+                      "failed_accounts": dg.MetadataValue.json(sorted(report.account_errors))})
+        if report.incomplete:
+            raise SyncFailed(report)
+
+
+def _metadata(report: SyncReport) -> dict[str, Any]:
+    return {
+        "rows": len(report.records),
+        "scraped_on": report.scraped_at.date().isoformat(),
+        "anchor_shift_days": dg.MetadataValue.json(report.anchor_shifts),
+        **report.stats.as_metadata(),
+    }
+
+
+def build_sync_assets(settings: Settings,
+                      partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    retry_policy = sync_retry_policy(settings)
+
+    def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
+        return SyncEnvironment(settings=settings, warehouse=warehouse.engine(),
+                               accounts=warehouse.accounts(settings),
+                               airbnb=airbnb.client_factory(settings), now=clock.now(),
+                               log=context.log, run_id=context.run_id)
+
+    def listing_ids(context: dg.AssetExecutionContext,
+                    listings: pd.DataFrame) -> dict[str, list[str]]:
+        with failures_as_dagster():
+            return listing_ids_by_account(listings, list(weeks_of(context)))
+
+    @dg.asset(**_options("listings", partitions_def, retry_policy, description=(
+        "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
+        "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
+    def listings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
+        yield from materialize(context, environment(context, warehouse, airbnb, clock),
+                               LISTINGS)
+
+    @dg.asset(**_options("conversion_metrics", partitions_def, retry_policy, description=(
+        "Daily series from ChartQuery per listing and stay date: conversion rate and page "
+        "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
+        "day fetched (scraped_on); see the view conversion_metrics_latest."),
+        reads_listings=True))
+    def conversion_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                           airbnb: AirbnbResource, clock: SyncClock,
+                           listings: pd.DataFrame) -> Iterator[Any]:
+        yield from materialize(context, environment(context, warehouse, airbnb, clock),
+                               conversion_sync(listing_ids(context, listings)))
+
+    @dg.asset(**_options("visibility_metrics", partitions_def, retry_policy, description=(
+        "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
+        "search-to-listing and listing-to-booking conversion, first-page impression rate, "
+        "page views and first-page impressions, with Airbnb's change figures. One snapshot "
+        "per day fetched (scraped_on); see the view visibility_metrics_latest."),
+        reads_listings=True))
+    def visibility_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                           airbnb: AirbnbResource, clock: SyncClock,
+                           listings: pd.DataFrame) -> Iterator[Any]:
+        yield from materialize(context, environment(context, warehouse, airbnb, clock),
+                               visibility_sync(listing_ids(context, listings)))
+
+    return [listings, conversion_metrics, visibility_metrics]

@@ -1,0 +1,136 @@
+"""Sensors: new accounts backfill themselves, and a person hears at once about failed runs
+and expired sessions (what to tell them is `admin.alerts`)."""
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from airbnb_sync.accounts.store import AccountError, AccountRecord
+from airbnb_sync.admin.alerts import FailedRun, deliver, run_failed_alert, session_expired_alert
+from airbnb_sync.core.settings import Settings
+from airbnb_sync.defs.partitions import ACCOUNTS, RANGE_END_TAG, RANGE_START_TAG
+from airbnb_sync.defs.resources import SyncClock, WarehouseResource
+from airbnb_sync.defs.schedules import ACCOUNT_TAG, SYNC_TARGET, sync_request
+from airbnb_sync.sync.refresh import RefreshPolicy
+
+SENSOR_INTERVAL_SECONDS = 30
+
+
+def _first_sync_marker(account: AccountRecord) -> str:
+    # created_at makes an account that is purged and added again a new account.
+    return f"{account.account_id}@{account.created_at.isoformat()}"
+
+
+def _needs_first_sync(account: AccountRecord) -> bool:
+    """Active, never synced, and with a session that Airbnb has not refused."""
+    return (account.is_active and account.last_sync_at is None
+            and account.auth_status != "expired")
+
+
+def build_accounts_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(name="accounts_sensor", minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+               target=SYNC_TARGET, default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Keeps the `accounts` partitions equal to the registered accounts and "
+                           "requests each new account's first sync, once.")
+    def accounts_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                        clock: SyncClock) -> dg.SensorResult:
+        accounts = warehouse.accounts(settings).list()
+        registered = set(context.instance.get_dynamic_partitions(ACCOUNTS.name))
+        wanted = {account.account_id for account in accounts}
+        partition_requests: list[Any] = []
+        if wanted - registered:
+            partition_requests.append(ACCOUNTS.build_add_request(sorted(wanted - registered)))
+        if registered - wanted:
+            partition_requests.append(ACCOUNTS.build_delete_request(sorted(registered - wanted)))
+
+        requested = set(json.loads(context.cursor)) if context.cursor else set()
+        policy = RefreshPolicy.from_settings(settings)
+        today = clock.now().date()
+        runs = []
+        for account in accounts:
+            marker = _first_sync_marker(account)
+            if marker in requested or not _needs_first_sync(account):
+                continue
+            weeks = policy.first_sync_range(today, settings.first_sync_weeks)
+            runs.append(sync_request(account.account_id, weeks, f"first-sync:{marker}",
+                                     "first_sync"))
+            requested.add(marker)
+            context.log.info(f"first sync of account {account.account_id}: weeks {weeks[0]} "
+                             f"through {weeks[1]}")
+        # Forget markers of accounts that are gone, so the cursor does not grow forever.
+        current = {_first_sync_marker(account) for account in accounts}
+        cursor = json.dumps(sorted(requested & current))
+        skip = None if runs or partition_requests else "no new or removed accounts"
+        return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=partition_requests,
+                               cursor=cursor, skip_reason=skip)
+
+    return accounts_sensor
+
+
+def _run_partitions(tags: Mapping[str, str]) -> dict[str, str]:
+    if RANGE_START_TAG in tags:
+        return {"start": tags[RANGE_START_TAG], "end": tags.get(RANGE_END_TAG, "")}
+    if "dagster/partition" in tags:
+        return {"start": tags["dagster/partition"], "end": tags["dagster/partition"]}
+    return {}
+
+
+def _run_accounts(tags: Mapping[str, str], partitions: Mapping[str, str]) -> list[str]:
+    if ACCOUNT_TAG in tags:
+        return [tags[ACCOUNT_TAG]]
+    return sorted({key.split("|")[0] for key in partitions.values() if "|" in key})
+
+
+def _error(context: dg.RunFailureSensorContext) -> tuple[str, str]:
+    """The failed step's error class (ours, from the Failure metadata, when it says one)."""
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        metadata = data.user_failure_data.metadata if data.user_failure_data else {}
+        classes = metadata.get("error_classes")
+        if classes is not None and getattr(classes, "value", None):
+            names = sorted(set(classes.value.values()))
+            message = data.user_failure_data.description or ""
+            return ", ".join(names), message
+        if data.error is not None:
+            return data.error.cls_name or "Error", data.error.message
+    return "RunFailure", context.failure_event.message or ""
+
+
+def build_failure_alerts(settings: Settings) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(name="sync_failure_alerts", monitor_all_code_locations=False,
+                           default_status=dg.DefaultSensorStatus.RUNNING,
+                           description="Posts every failed run, and every session that expired "
+                                       "in it, to AIRBNB_SYNC_ALERT_WEBHOOK.")
+    def sync_failure_alerts(context: dg.RunFailureSensorContext,
+                            warehouse: WarehouseResource) -> None:
+        run = context.dagster_run
+        partitions = _run_partitions(run.tags)
+        accounts = _run_accounts(run.tags, partitions)
+        error_class, error = _error(context)
+        run_url = f"{settings.dagster_url}/runs/{run.run_id}"
+        deliver(settings.alert_webhook, run_failed_alert(FailedRun(
+            run.run_id, run.job_name, accounts, partitions, error_class, error, run_url)))
+        started = _run_start(context)
+        store = warehouse.accounts(settings)
+        for account_id in accounts:
+            try:
+                account = store.get(account_id)
+            except AccountError:
+                continue  # purged since
+            expired_at = account.auth_checked_at
+            if account.auth_status == "expired" and expired_at and (started is None
+                                                                     or expired_at >= started):
+                deliver(settings.alert_webhook, session_expired_alert(
+                    account_id, account.label, expired_at, run.run_id, run_url))
+
+    return sync_failure_alerts
+
+
+def _run_start(context: dg.RunFailureSensorContext) -> datetime | None:
+    record = context.instance.get_run_record_by_id(context.dagster_run.run_id)
+    if record is None or record.start_time is None:
+        return None
+    return datetime.fromtimestamp(record.start_time, tz=UTC)

@@ -1,0 +1,131 @@
+"""Syncing accounts one at a time: plan, take the lease, fetch with pacing, record the outcome.
+
+Plain Python: the Dagster layer hands in a `SyncEnvironment` (settings, warehouse, account
+store, client factory, clock, logger) and the partitions of its run, and gets a `SyncReport`
+back. Every week is planned before the first request, so an unreachable week fails the run
+before Airbnb hears anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired
+from airbnb_sync.airbnb.factory import ClientFactory, InsightsApi
+from airbnb_sync.airbnb.pacing import Pacer
+from airbnb_sync.airbnb.stats import RequestStats
+from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
+from airbnb_sync.core.logs import log_context
+from airbnb_sync.core.settings import Settings
+from airbnb_sync.sync.fetch import FetchOutcome
+from airbnb_sync.sync.lease import DatabasePacingStore, LeaseLost, LeaseTimeout, account_lease
+from airbnb_sync.sync.report import SyncReport
+from airbnb_sync.warehouse.request_counts import record_requests
+
+WeeksByAccount = Mapping[str, list[date]]
+
+
+@dataclass(frozen=True)
+class SyncEnvironment:
+    """What a sync takes from outside: handed in by the Dagster layer, or by a test."""
+
+    settings: Settings
+    warehouse: sa.Engine
+    accounts: AccountStore
+    airbnb: ClientFactory
+    now: datetime
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger(__name__))
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountWork:
+    """What a table's fetch gets for one account: its plan and an open client."""
+
+    account_id: str
+    plan: RequestPlan
+    client: InsightsApi
+    warehouse: sa.Engine
+    today: date
+    scraped_at: datetime
+
+
+Fetch = Callable[[AccountWork], FetchOutcome]
+
+
+def partition_label(account_id: str, week: date) -> str:
+    """The partition key Dagster shows for an account's week (dimensions ordered by name)."""
+    return f"{account_id}|{week.isoformat()}"
+
+
+def plan_accounts(settings: Settings, weeks_by_account: WeeksByAccount,
+                  today: date) -> dict[str, RequestPlan]:
+    """Each account's plan; WeekOutOfRange if any week is not served, before any request."""
+    horizon = reachable_horizon(today, settings.lookahead_weeks)
+    return {account_id: plan_requests(weeks, today, horizon, settings.anchor_lag_days)
+            for account_id, weeks in weeks_by_account.items()}
+
+
+def sync_accounts(env: SyncEnvironment, weeks_by_account: WeeksByAccount,
+                  fetch: Fetch) -> SyncReport:
+    """Fetch every account of the run in turn; a failing account stops only itself."""
+    plans = plan_accounts(env.settings, weeks_by_account, env.now.date())
+    report = SyncReport(scraped_at=env.now)
+    for account_id, plan in plans.items():
+        span = (f"{partition_label(account_id, plan.weeks[0])}..."
+                f"{partition_label(account_id, plan.weeks[-1])}")
+        with log_context(run_id=env.run_id, account=account_id, partition=span):
+            _sync_account(env, account_id, plan, fetch, report)
+    return report
+
+
+def _sync_account(env: SyncEnvironment, account_id: str, plan: RequestPlan, fetch: Fetch,
+                  report: SyncReport) -> None:
+    store = env.accounts
+    try:
+        if store.get(account_id).auth_status == "expired":
+            # Airbnb already refused this session (maybe earlier in this very run): sending it
+            # again cannot succeed and looks like abuse. A refreshed cookie resets the status.
+            raise AuthExpired(account_id, "not sent again until its cookie is refreshed")
+        session = store.session(account_id)
+    except (KeyError, ValueError, AuthExpired) as exc:  # AccountError is a ValueError
+        report.failed(account_id, exc)
+        return
+    stats = RequestStats()
+    pacer = Pacer(env.settings.min_request_interval,
+                  store=DatabasePacingStore(env.warehouse), stats=stats)
+    try:
+        with account_lease(env.warehouse, account_id), \
+                env.airbnb.open(session, pacer=pacer, stats=stats) as client:
+            outcome = fetch(AccountWork(account_id, plan, client, env.warehouse, env.now.date(),
+                                        env.now))
+    except AuthExpired as exc:
+        store.set_auth_status(account_id, "expired")
+        env.log.error(f"account {account_id}: Airbnb refused the session; it is marked "
+                      f"expired. Refresh it: airbnb-sync accounts update {account_id} "
+                      "--cookie-file -")
+        report.failed(account_id, exc)
+        return
+    except (AirbnbError, LeaseTimeout, LeaseLost) as exc:
+        report.failed(account_id, exc)
+        return
+    finally:
+        report.stats.merge(stats)
+        # Counted even when the fetch failed: Airbnb received them all the same.
+        record_requests(env.warehouse, account_id, stats.total_requests + stats.retries,
+                        datetime.now(UTC))
+    store.set_auth_status(account_id, "ok")
+    report.records.extend(outcome.records)
+    report.anchor_shifts[account_id] = outcome.anchor_shift
+    if outcome.failed_listings:
+        report.failed_listings[account_id] = dict(outcome.failed_listings)
+    else:
+        store.mark_synced(account_id, env.now)
+    env.log.info(f"account {account_id}: {len(outcome.records)} rows over {len(plan.weeks)} "
+                 f"weeks, {len(outcome.failed_listings)} listings failed")
