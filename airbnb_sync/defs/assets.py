@@ -19,7 +19,6 @@ from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import decode_partition_keys
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
 from airbnb_sync.sync.accounts import SyncEnvironment
-from airbnb_sync.sync.frames import FrameValidationError
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
     LISTINGS,
@@ -30,6 +29,7 @@ from airbnb_sync.sync.tables import (
     run_table,
     visibility_sync,
 )
+from airbnb_sync.warehouse.frames import FrameValidationError
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"

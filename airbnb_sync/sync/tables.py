@@ -30,9 +30,9 @@ from airbnb_sync.sync.fetch import (
     fetch_visibility,
     listings_by_week,
 )
-from airbnb_sync.sync.frames import FrameKind, to_frame, validate_frame
 from airbnb_sync.sync.lease import load_anchor_day, save_anchor_day
 from airbnb_sync.sync.report import SyncReport
+from airbnb_sync.warehouse.frames import FrameKind, to_frame, validate_frame
 from airbnb_sync.warehouse.upsert import WriteResult, write_frames_by_account
 
 Gaps = dict[str, list[str]]
