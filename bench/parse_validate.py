@@ -6,8 +6,8 @@ simulator (over HTTP, not timed). Then, repeatedly, in stages:
 - parse: the functions the assets run (`fetch_listings`/`fetch_conversion`/`fetch_visibility`
   over a client that replays the decoded answers): raw JSON Schema check, parsing, date
   calibration, records;
-- to_frame and validate: typed frames (`quality.to_frame`) through the Pandera models
-  (`quality.validate_frame`).
+- to_frame and validate: typed frames (`warehouse.frames.to_frame`) through the Pandera
+  schemas (`warehouse.frames.validate_frame`).
 Goal: parse + validation under 20 µs per stored row, the three tables together; the figure
 with JSON decoding is given next to it.
 """
@@ -46,7 +46,7 @@ from airbnb_sync.sync.fetch import (
     fetch_visibility,
     listings_by_week,
 )
-from airbnb_sync.sync.frames import to_frame, validate_frame
+from airbnb_sync.warehouse.frames import to_frame, validate_frame
 
 ACCOUNT = "74000001"
 GOAL_MICROSECONDS = 20.0

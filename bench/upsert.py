@@ -31,8 +31,8 @@ import pandas as pd
 import sqlalchemy as sa
 from common import emit, fresh_database, log, machine, safe, server_url, summary
 
-from airbnb_sync.sync.frames import COLUMNS, validate_frame
 from airbnb_sync.warehouse.engine import create_warehouse_engine
+from airbnb_sync.warehouse.frames import COLUMNS, validate_frame
 from airbnb_sync.warehouse.io_manager import refuse_rows_outside
 from airbnb_sync.warehouse.migrate import forget_upgrades, upgrade_to_head
 from airbnb_sync.warehouse.tables import PG_SCHEMA, accounts, conversion_metrics
@@ -53,7 +53,7 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 
 
 def conversion_frame(rows: int, seed: int = 7) -> pd.DataFrame:
-    """`rows` realistic conversion_metrics rows, typed like `quality.to_frame` makes them."""
+    """`rows` realistic conversion_metrics rows, typed like `frames.to_frame` makes them."""
     rng = np.random.default_rng(seed)
     per_account = LISTINGS_PER_ACCOUNT * DAYS
     index = np.arange(rows)

@@ -1,11 +1,11 @@
 """Airbnb response JSON -> tidy records with the column names of the warehouse (DESIGN.md §3).
 
 Nothing from Airbnb is trusted: every raw response is validated against its JSON Schema in
-`schemas/` before it is read, and the records built from it are validated against the parsed
-record schemas before they go anywhere. A response of the wrong shape raises `SchemaDrift` with
-the JSON path of the first offending value, so that a change on Airbnb's side stops the sync
-instead of storing wrong numbers. Airbnb shows "no data" as "-" with a value of 0: that is None
-here (NULL in the warehouse), never 0.
+`schemas/` before it is read, and the records built from it are checked as a frame against
+their table's Pandera schema (`warehouse.frames`) before they go anywhere. A response of the
+wrong shape raises `SchemaDrift` with the JSON path of the first offending value, so that a
+change on Airbnb's side stops the sync instead of storing wrong numbers. Airbnb shows "no data"
+as "-" with a value of 0: that is None here (NULL in the warehouse), never 0.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
@@ -29,7 +29,6 @@ from airbnb_sync.airbnb.operations import LIST_OF_METRICS_NAMES, METRIC_GROUPS, 
 from airbnb_sync.airbnb.windows import week_end, week_start_of
 
 Number = float | int | None
-RecordKind = Literal["listings", "conversion_metrics", "visibility_metrics"]
 
 COMPONENT_PATH = "data.porygon.getPerformanceComponents.components[0]"
 NO_DATA = "-"
@@ -42,20 +41,7 @@ RAW_SCHEMAS: dict[Operation, str] = {
     Operation.CHART: "chart_query.schema.json",
     Operation.LIST_OF_METRICS: "list_of_metrics.schema.json",
 }
-RECORD_SCHEMAS: dict[str, str] = {
-    "listings": "parsed_listings.schema.json",
-    "conversion_metrics": "parsed_conversion_metrics.schema.json",
-    "visibility_metrics": "parsed_visibility_metrics.schema.json",
-}
 _MAX_REASON = 200
-
-
-class InvalidRecords(SchemaDrift):
-    """Parsed records break the warehouse contract (e.g. a rate above 1): nothing is stored."""
-
-    def __init__(self, kind: str, path: str, reason: str) -> None:
-        super().__init__(kind, path, reason)
-        self.args = (f"parsed {kind} records are invalid at {path}: {reason}. Nothing was stored.",)
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -375,34 +361,3 @@ def visibility_record(
         "scraped_on": scraped_on,
         "scraped_at": scraped_utc,
     }
-
-
-def _json_form(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Shallow copies with dates and datetimes as ISO strings, as the record schemas describe.
-
-    Only date values are replaced, and each distinct date is formatted once: rows of one batch
-    share few days, and this copy is most of what validating records costs.
-    """
-    iso: dict[date, str] = {}
-    converted = []
-    for record in records:
-        row = dict(record)
-        for key, value in record.items():
-            if isinstance(value, date):
-                text = iso.get(value)  # a date never equals a datetime: no mix-ups
-                if text is None:
-                    text = iso[value] = value.isoformat()
-                row[key] = text
-        converted.append(row)
-    return converted
-
-
-def validate_records(kind: RecordKind, records: list[dict[str, Any]]) -> None:
-    """Check parsed records against `parsed_<kind>.schema.json` in one call for all of them."""
-    if kind not in RECORD_SCHEMAS:
-        raise ValueError(f"unknown record kind {kind!r}; expected one of {sorted(RECORD_SCHEMAS)}")
-    instance = _json_form(records)
-    error = schema_validator(RECORD_SCHEMAS[kind]).first_error(instance)
-    if error is not None:
-        parts, reason = error
-        raise InvalidRecords(kind, json_path(parts, root="records"), _short(reason))

@@ -18,8 +18,8 @@ from pydantic import Field
 
 from airbnb_sync.defs.partitions import decode_partition_keys
 from airbnb_sync.defs.resources import WarehouseResource
-from airbnb_sync.sync.frames import to_frame
 from airbnb_sync.warehouse.engine import create_warehouse_engine
+from airbnb_sync.warehouse.frames import to_frame
 from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import (
     WriteResult,

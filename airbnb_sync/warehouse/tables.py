@@ -1,13 +1,32 @@
-"""SQLAlchemy Core tables: the single source of the warehouse's DDL (DESIGN.md §3).
+"""The warehouse's tables (DESIGN.md §3): the insight tables declared once, and their SQLAlchemy
+Core tables derived from that declaration; the plain tables in SQLAlchemy directly.
 
-Tables are declared without a schema; on PostgreSQL the engine maps them into schema
-`airbnb` with `schema_translate_map` (see `warehouse.engine`), so SQLite and PostgreSQL
-share one definition.
+`INSIGHT_TABLES` is the one declaration of `listings`, `conversion_metrics` and
+`visibility_metrics`: `warehouse.frames` derives their Pandera schemas from it and
+`warehouse.record_schemas` the JSON Schemas of their parsed records.
+
+Tables are declared without a schema; on PostgreSQL the engine maps them into schema `airbnb`
+with `schema_translate_map` (see `warehouse.engine`), so SQLite and PostgreSQL share one
+definition.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+
+from airbnb_sync.warehouse.declare import (
+    CHANGE,
+    COUNT,
+    DAY,
+    ID,
+    MOMENT,
+    RATE,
+    SUNDAY,
+    TEXT,
+    Field,
+    InsightTable,
+    UtcTimestamp,
+)
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,8 +39,6 @@ metadata = sa.MetaData(
 )
 
 PG_SCHEMA = "airbnb"
-
-UtcTimestamp = sa.DateTime(timezone=True)
 
 
 def _account_fk() -> sa.ForeignKey:
@@ -45,52 +62,88 @@ accounts = sa.Table(
     sa.CheckConstraint("auth_status IN ('ok', 'expired', 'unknown')", name="auth_status"),
 )
 
-listings = sa.Table(
-    "listings",
-    metadata,
-    sa.Column("account_id", sa.Text, _account_fk(), primary_key=True),
-    sa.Column("listing_id", sa.Text, primary_key=True),
-    sa.Column("week_start", sa.Date, primary_key=True),
-    sa.Column("listing_name", sa.Text, nullable=True),
-    sa.Column("internal_name", sa.Text, nullable=True),
-    sa.Column("thumbnail_url", sa.Text, nullable=True),
-    sa.Column("scraped_at", UtcTimestamp, nullable=False),
-)
+INSIGHT_TABLES: dict[str, InsightTable] = {
+    table.name: table
+    for table in (
+        InsightTable(
+            "listings",
+            "what a host's listings were called in a week",
+            (
+                Field("account_id", ID, key=True, references="accounts.account_id"),
+                Field("listing_id", ID, key=True),
+                Field("week_start", SUNDAY, key=True),
+                Field("listing_name", TEXT, nullable=True),
+                Field("internal_name", TEXT, nullable=True),
+                Field("thumbnail_url", TEXT, nullable=True),
+                Field("scraped_at", MOMENT),
+            ),
+        ),
+        InsightTable(
+            "conversion_metrics",
+            "daily series of a listing and of similar listings (ChartQuery), one snapshot per "
+            "UTC day of scraping",
+            (
+                Field("account_id", ID, key=True, references="accounts.account_id"),
+                Field("listing_id", ID, key=True),
+                Field("metric_date", DAY, key=True),
+                Field("scraped_on", DAY, key=True),
+                Field("week_start", SUNDAY),
+                Field("conversion_rate_your", RATE, nullable=True),
+                Field("conversion_rate_similar", RATE, nullable=True),
+                Field("p3_impressions_your", COUNT, nullable=True),
+                Field("p3_impressions_similar", COUNT, nullable=True),
+                Field("scraped_at", MOMENT),
+            ),
+            row_rules=("scraped_on_is_utc_day_of_scraped_at", "metric_date_within_week"),
+            indexes=(("ix_conversion_metrics_week", ("account_id", "week_start")),),
+            time_column="metric_date",
+        ),
+        InsightTable(
+            "visibility_metrics",
+            "a listing's aggregates over one week (ListOfMetricsQuery), one snapshot per UTC "
+            "day of scraping",
+            (
+                Field("account_id", ID, key=True, references="accounts.account_id"),
+                Field("listing_id", ID, key=True),
+                Field("week_start", SUNDAY, key=True),
+                Field("scraped_on", DAY, key=True),
+                Field("week_end", DAY),
+                Field("conversion_rate", RATE, nullable=True),
+                Field("p2_impressions_first_page_rate", RATE, nullable=True),
+                Field("search_conversion_rate", RATE, nullable=True),
+                Field("listing_conversion_rate", RATE, nullable=True),
+                Field("p3_impressions", COUNT, nullable=True),
+                Field("p2_impressions", COUNT, nullable=True),
+                Field("conversion_rate_change", CHANGE, nullable=True),
+                Field("p3_impressions_change", CHANGE, nullable=True),
+                Field("scraped_at", MOMENT),
+            ),
+            row_rules=("scraped_on_is_utc_day_of_scraped_at", "week_end_is_week_start_plus_6"),
+            time_column="week_start",
+        ),
+    )
+}
 
-conversion_metrics = sa.Table(
-    "conversion_metrics",
-    metadata,
-    sa.Column("account_id", sa.Text, _account_fk(), primary_key=True),
-    sa.Column("listing_id", sa.Text, primary_key=True),
-    sa.Column("metric_date", sa.Date, primary_key=True),
-    sa.Column("scraped_on", sa.Date, primary_key=True),
-    sa.Column("week_start", sa.Date, nullable=False),
-    sa.Column("conversion_rate_your", sa.Float(precision=53), nullable=True),
-    sa.Column("conversion_rate_similar", sa.Float(precision=53), nullable=True),
-    sa.Column("p3_impressions_your", sa.BigInteger, nullable=True),
-    sa.Column("p3_impressions_similar", sa.BigInteger, nullable=True),
-    sa.Column("scraped_at", UtcTimestamp, nullable=False),
-    sa.Index("ix_conversion_metrics_week", "account_id", "week_start"),
-)
 
-visibility_metrics = sa.Table(
-    "visibility_metrics",
-    metadata,
-    sa.Column("account_id", sa.Text, _account_fk(), primary_key=True),
-    sa.Column("listing_id", sa.Text, primary_key=True),
-    sa.Column("week_start", sa.Date, primary_key=True),
-    sa.Column("scraped_on", sa.Date, primary_key=True),
-    sa.Column("week_end", sa.Date, nullable=False),
-    sa.Column("conversion_rate", sa.Float(precision=53), nullable=True),
-    sa.Column("p2_impressions_first_page_rate", sa.Float(precision=53), nullable=True),
-    sa.Column("search_conversion_rate", sa.Float(precision=53), nullable=True),
-    sa.Column("listing_conversion_rate", sa.Float(precision=53), nullable=True),
-    sa.Column("p3_impressions", sa.BigInteger, nullable=True),
-    sa.Column("p2_impressions", sa.BigInteger, nullable=True),
-    sa.Column("conversion_rate_change", sa.Float(precision=53), nullable=True),
-    sa.Column("p3_impressions_change", sa.Float(precision=53), nullable=True),
-    sa.Column("scraped_at", UtcTimestamp, nullable=False),
-)
+def _sql_table(declared: InsightTable) -> sa.Table:
+    """The SQLAlchemy table of a declaration; the constraint names come from `metadata`."""
+    columns = [
+        sa.Column(
+            field.name,
+            field.kind.sql,
+            *([sa.ForeignKey(field.references, ondelete="CASCADE")] if field.references else []),
+            primary_key=field.key,
+            nullable=field.nullable,
+        )
+        for field in declared.fields
+    ]
+    indexes = [sa.Index(name, *index_columns) for name, index_columns in declared.indexes]
+    return sa.Table(declared.name, metadata, *columns, *indexes)
+
+
+listings = _sql_table(INSIGHT_TABLES["listings"])
+conversion_metrics = _sql_table(INSIGHT_TABLES["conversion_metrics"])
+visibility_metrics = _sql_table(INSIGHT_TABLES["visibility_metrics"])
 
 # Per-account request state shared by every process that syncs the account: when it may send
 # its next request (so a Retry-After seen by one run also holds back the others), and the
@@ -104,7 +157,7 @@ request_pacing = sa.Table(
     sa.Column("anchor_measured_on", sa.Date, nullable=True),
 )
 
-# The tables the IO manager writes, with the columns of their unique key.
+# The tables the IO manager writes, by name.
 METRIC_TABLES: dict[str, sa.Table] = {
     "listings": listings,
     "conversion_metrics": conversion_metrics,
@@ -113,17 +166,17 @@ METRIC_TABLES: dict[str, sa.Table] = {
 
 # Time column of each hypertable on TimescaleDB.
 HYPERTABLE_TIME_COLUMNS: dict[str, str] = {
-    "conversion_metrics": "metric_date",
-    "visibility_metrics": "week_start",
+    name: declared.time_column
+    for name, declared in INSIGHT_TABLES.items()
+    if declared.time_column is not None
 }
 
+# The snapshot tables (keyed by scraped_on) each have a view of the newest snapshot per key:
+# view -> (table, the key without scraped_on).
 LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "conversion_metrics_latest": (
-        "conversion_metrics", ("account_id", "listing_id", "metric_date"),
-    ),
-    "visibility_metrics_latest": (
-        "visibility_metrics", ("account_id", "listing_id", "week_start"),
-    ),
+    f"{name}_latest": (name, tuple(column for column in declared.key if column != "scraped_on"))
+    for name, declared in INSIGHT_TABLES.items()
+    if "scraped_on" in declared.key
 }
 
 

@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
-from airbnb_sync.sync.frames import to_frame
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE
+from airbnb_sync.warehouse.frames import to_frame
 from airbnb_sync.warehouse.tables import LATEST_VIEWS, METRIC_TABLES, PG_SCHEMA, key_columns
 
 # SQLAlchemy's storage format of DateTime on SQLite, so its reads parse what we write.
@@ -94,7 +94,7 @@ def write_frames_by_account(engine: sa.Engine, table_name: str,
 def read_latest(engine: sa.Engine, table_name: str,
                 weeks_by_account: Mapping[str, Sequence[date]]) -> pd.DataFrame:
     """The newest snapshot of the given accounts' weeks (listings: their rows), as a frame
-    typed like the Pandera models (`quality.to_frame`)."""
+    typed like the Pandera schemas (`frames.to_frame`)."""
     table = metric_table(table_name)
     view = _latest_view(table_name)
     source = table if view is None else view
@@ -182,7 +182,7 @@ def _convert(column: sa.Column[Any], values: pd.Series) -> pd.Series:
 
 def _as_datetimes(values: pd.Series, utc: bool) -> pd.Series:
     """`pd.to_datetime(values, utc=utc)`, free on columns that are datetimes already (as in
-    `quality.to_frame` frames), where pandas would spend its time deciding whether to cache."""
+    `frames.to_frame` frames), where pandas would spend its time deciding whether to cache."""
     if not pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values, utc=utc)
     if not utc:

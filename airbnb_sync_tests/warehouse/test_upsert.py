@@ -22,7 +22,7 @@ from warehouse_rows import (
     visibility_record,
 )
 
-from airbnb_sync.sync.frames import validate_frame
+from airbnb_sync.warehouse.frames import validate_frame
 from airbnb_sync.warehouse.upsert import (
     WriteResult,
     read_latest,

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from airbnb_sync.sync.frames import to_frame
+from airbnb_sync.warehouse.frames import to_frame
 from airbnb_sync.warehouse.tables import accounts
 
 # Airbnb ids are 19-digit numbers next to the bigint limit: they must survive as text.

@@ -1,4 +1,4 @@
-"""Pandera models of the three tables: good frames pass, each broken rule is named with its rows."""
+"""Pandera schemas of the three tables: good frames pass, each broken rule is named, with rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 import pytest
@@ -18,16 +18,15 @@ from airbnb_sync.airbnb.parse import (
     parse_listings,
     visibility_record,
 )
-from airbnb_sync.sync.frames import (
+from airbnb_sync.warehouse.frames import (
     COLUMNS,
-    FRAME_MODELS,
-    ConversionMetricsFrame,
+    FRAME_SCHEMAS,
+    FrameKind,
     FrameValidationError,
-    ListingsFrame,
-    VisibilityMetricsFrame,
     to_frame,
     validate_frame,
 )
+from airbnb_sync.warehouse.tables import METRIC_TABLES
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "airbnb_samples"
 SCRAPED_AT = datetime(2025, 2, 10, 14, 30, tzinfo=UTC)
@@ -115,15 +114,29 @@ def test_nulls_are_allowed_in_metrics_and_optional_names() -> None:
     validate_frame("listings", to_frame("listings", listings))
 
 
-def test_frame_models_are_exported_by_table() -> None:
-    assert {
-        "listings": ListingsFrame,
-        "conversion_metrics": ConversionMetricsFrame,
-        "visibility_metrics": VisibilityMetricsFrame,
-    } == FRAME_MODELS
-    for kind, model in FRAME_MODELS.items():
-        assert set(model.to_schema().columns) == set(COLUMNS[kind])
+def test_frame_schemas_are_exported_by_table_with_the_table_columns() -> None:
+    assert {kind: schema.name for kind, schema in FRAME_SCHEMAS.items()} == {
+        "listings": "ListingsFrame",
+        "conversion_metrics": "ConversionMetricsFrame",
+        "visibility_metrics": "VisibilityMetricsFrame",
+    }
+    assert set(get_args(FrameKind)) == set(FRAME_SCHEMAS) == set(METRIC_TABLES)
+    for kind, schema in FRAME_SCHEMAS.items():
+        assert list(schema.columns) == list(COLUMNS[kind])
+        assert list(COLUMNS[kind]) == [column.name for column in METRIC_TABLES[kind].columns]
+        assert schema.unique == [column.name for column in METRIC_TABLES[kind].primary_key]
     assert "scraped_on" not in COLUMNS["listings"]
+
+
+def test_values_that_cannot_take_their_dtype_are_named_by_to_frame() -> None:
+    records = conversion_metric_records()
+    records[3]["week_start"] = "last Sunday"
+    with pytest.raises(FrameValidationError) as caught:
+        to_frame("conversion_metrics", records)
+    message = str(caught.value)
+    assert "column=week_start" in message
+    assert "coerce_dtype('datetime64[ns]')" in message
+    assert "'last Sunday'" in message
 
 
 # --- each rule, broken ----------------------------------------------------------------------
