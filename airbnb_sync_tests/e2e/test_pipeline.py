@@ -135,6 +135,20 @@ def materialize_command(account_id: str, first: date, last: date) -> list[str]:
             f"{partition_key(account_id, first)}...{partition_key(account_id, last)}"]
 
 
+def test_dg_launch_syncs_a_range_from_the_project_folder(pipeline_env):
+    """`dg launch --assets` (dagster-dg-cli) finds the code location through [tool.dg]."""
+    first, last = weeks_ending_now(1)
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "dg"), "launch",
+         "--assets", "listings,conversion_metrics,visibility_metrics", "--partition-range",
+         f"{partition_key(HOSTS[0], first)}...{partition_key(HOSTS[0], last)}"],
+        cwd=Path(__file__).resolve().parents[2], env=os.environ.copy(), capture_output=True,
+        text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert len(table("listings")) == len(listings_for(HOSTS[0]))
+    assert len(table("visibility_metrics")) == len(listings_for(HOSTS[0]))
+
+
 def test_two_cli_runs_of_one_account_never_overlap_their_requests(pipeline_env):
     """Two `dagster asset materialize` processes of one account at once: the lease makes
     them take turns, so Airbnb never sees two requests of the account in flight."""
