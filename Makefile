@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SIM_PORT ?= 8765
 
-.PHONY: install demo ui test lint clean
+.PHONY: install demo ui test test-fast lint clean
 
 # Re-install when pyproject.toml changes; a fresh machine gets the venv from scratch.
 $(BIN)/.installed: pyproject.toml
@@ -27,6 +27,13 @@ ui: install
 ## The test suite (CI sets the database URLs; see .ci/run).
 test: install lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## The unit tests in under 2 minutes: SQLite only, no end-to-end, fault or deployment suites,
+## and none of the tests marked slow (they spawn processes or run Dagster jobs).
+test-fast: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres and not faults and not slow" \
+		--ignore=airbnb_sync_tests/e2e --ignore=airbnb_sync_tests/faults \
+		--ignore=airbnb_sync_tests/deploy
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,17 +12,14 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from airbnb_sync.airbnb.windows import week_start_of
-from airbnb_sync.core.settings import load_settings
-from airbnb_sync.defs.partitions import partition_key
-from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
+from airbnb_sync.cli.accounts import add_account, update_account
+from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, Command, set_handler
+from airbnb_sync.core.settings import Settings
 
 DEMO_HOSTS = {"41234567": "Lakeside cabins", "58765432": "City lofts"}
 DEMO_API_KEY = "sim-api-key"
@@ -34,18 +31,24 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 ASSETS = "listings,conversion_metrics,visibility_metrics"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ui", action="store_true",
                         help="keep the simulator running and open the Dagster UI")
     parser.add_argument("--simulator-port", type=int, default=0,
                         help="port of the simulator (default: any free port)")
+    set_handler(parser, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").absolute()))
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
+COMMAND = Command("sync demo hosts from the simulator into the embedded warehouse", configure,
+                  own_parser=True)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """The simulator's address reaches the `dagster` processes through the environment: they
+    read their own settings, while this process keeps the ones it was given."""
+    from airbnb_sync.simulator import Simulator, SimulatorConfig
+
+    instance_yaml = settings.dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         instance_yaml.write_text("telemetry:\n  enabled: false\n")
     with Simulator(SimulatorConfig(port=args.simulator_port, api_key=DEMO_API_KEY)) as simulator:
@@ -56,41 +59,32 @@ def run(args: argparse.Namespace) -> int:
             "AIRBNB_SYNC_MIN_REQUEST_INTERVAL": os.environ.get(
                 "AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "0.02"),
         })
-        print(f"simulator: {simulator.url}   DAGSTER_HOME: {home}")
-        _register_hosts()
+        print(f"simulator: {simulator.url}   DAGSTER_HOME: {settings.dagster_home}")
+        _register_hosts(settings)
         if args.ui:
             return _open_ui()
-        return _sync_and_report()
+        return _sync_and_report(settings)
 
 
-def _register_hosts() -> None:
-    from airbnb_sync.cli.main import main as cli
+def _register_hosts(settings: Settings) -> None:
+    from airbnb_sync.accounts.store import open_store
+    from airbnb_sync.simulator import make_cookie
 
-    existing = _existing_accounts()
+    existing = {account.account_id for account in open_store(settings).list(include_deleted=True)}
     for account_id, label in DEMO_HOSTS.items():
-        with tempfile.NamedTemporaryFile("w", suffix=".cookie", delete=False) as cookie_file:
-            cookie_file.write(make_cookie(account_id))
-        try:
-            verb = ["update", account_id] if account_id in existing else [
-                "add", "--account-id", account_id]
-            code = cli(["accounts", *verb, "--cookie-file", cookie_file.name,
-                        "--x-client-version", DEMO_CLIENT_VERSION,
-                        "--user-agent", DEMO_USER_AGENT, "--label", label])
-        finally:
-            os.unlink(cookie_file.name)
-        if code != 0:
-            raise SystemExit(f"could not register demo host {account_id}")
+        if account_id in existing:
+            update_account(settings, account_id, cookie_text=make_cookie(account_id),
+                           x_client_version=DEMO_CLIENT_VERSION, user_agent=DEMO_USER_AGENT,
+                           label=label)
+        else:
+            add_account(settings, account_id, make_cookie(account_id), DEMO_CLIENT_VERSION,
+                        DEMO_USER_AGENT, label=label)
     print(f"registered demo hosts: {', '.join(DEMO_HOSTS)}")
 
 
-def _existing_accounts() -> set[str]:
-    from airbnb_sync.accounts.store import open_store
+def _sync_and_report(settings: Settings) -> int:
+    from airbnb_sync.defs.partitions import partition_key
 
-    store = open_store(load_settings())
-    return {account.account_id for account in store.list(include_deleted=True)}
-
-
-def _sync_and_report() -> int:
     last_week = week_start_of(datetime.now(UTC).date())
     first_week = last_week - timedelta(weeks=DEMO_WEEKS - 1)
     for account_id in DEMO_HOSTS:
@@ -104,14 +98,16 @@ def _sync_and_report() -> int:
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
             print(f"sync of {account_id} failed (exit code {result.returncode})", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         print(f"  synced {account_id}, weeks {first_week}..{last_week}, "
               f"in {time.monotonic() - started:.1f} s")
-    _print_report(load_settings().database_url)
-    return 0
+    _print_report(settings.database_url)
+    return EXIT_OK
 
 
 def _print_report(database_url: str) -> None:
+    import sqlalchemy as sa
+
     from airbnb_sync.warehouse.engine import create_warehouse_engine
 
     engine = create_warehouse_engine(database_url)

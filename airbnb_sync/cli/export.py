@@ -2,7 +2,8 @@
 
 Everything that can be refused is refused before the output is created: arguments, the
 output path, then the warehouse and the account. Only then do rows stream, chunk by chunk,
-into a temporary file that replaces FILE at the end (or into stdout).
+into a temporary file that replaces FILE at the end (or into stdout). SQLAlchemy and pyarrow
+are imported when the command runs, not when another command builds its parser.
 """
 
 from __future__ import annotations
@@ -12,38 +13,18 @@ import contextlib
 import os
 import re
 import sys
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+from airbnb_sync.cli.common import EXIT_OK, BadInput, Command, Failed, set_handler
+from airbnb_sync.core.settings import Settings
 
-from airbnb_sync.accounts.store import validate_account_id
-from airbnb_sync.admin.export.destination import STDOUT, open_output, output_problem
-from airbnb_sync.admin.export.formats import (
-    BINARY_FORMATS,
-    FORMATS,
-    arrow_schema,
-    open_writer,
-    to_batch,
-)
-from airbnb_sync.admin.export.source import (
-    DATE_COLUMNS,
-    TABLES,
-    Selection,
-    base_table,
-    build_query,
-    fetch_chunks,
-    latest_view_name,
-)
-from airbnb_sync.cli.main import EXIT_OK, BadInput, Failed, settings_from_environment
-from airbnb_sync.warehouse.engine import create_warehouse_engine
-from airbnb_sync.warehouse.migrate import current_revision
-from airbnb_sync.warehouse.tables import accounts
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-# About 5 MB of Python objects per chunk of conversion_metrics; also the Parquet row group.
-DEFAULT_CHUNK_SIZE = 10_000
+    from airbnb_sync.admin.export.source import Selection
+
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -63,7 +44,11 @@ def chunk_size(text: str) -> int:
     raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows: give a whole number >= 1")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
+    from airbnb_sync.admin.export.formats import FORMATS
+    from airbnb_sync.admin.export.source import DATE_COLUMNS, TABLES
+    from airbnb_sync.admin.export.stream import DEFAULT_CHUNK_SIZE
+
     days = ", ".join(f"{column} of {table}" for table, column in DATE_COLUMNS.items())
     parser.add_argument("--table", required=True, choices=TABLES, help="the table to export")
     parser.add_argument("--format", required=True, choices=FORMATS,
@@ -83,9 +68,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="ROWS",
                         help="rows read and written at a time: memory follows it, not the size "
                              f"of the table (default {DEFAULT_CHUNK_SIZE})")
+    set_handler(parser, run)
+
+
+COMMAND = Command("stream a warehouse table to CSV, Parquet or JSON Lines", configure,
+                  own_parser=True)
 
 
 def selection_from(args: argparse.Namespace) -> Selection:
+    from airbnb_sync.accounts.store import validate_account_id
+    from airbnb_sync.admin.export.source import Selection, latest_view_name
+
     if args.account is not None:
         validate_account_id(args.account)
     if args.date_from and args.date_to and args.date_from > args.date_to:
@@ -101,6 +94,11 @@ def selection_from(args: argparse.Namespace) -> Selection:
 def open_warehouse(database_url: str) -> sa.Engine:
     """The warehouse's engine, refusing a database that holds no warehouse (without creating
     an empty SQLite file on the way)."""
+    import sqlalchemy as sa
+
+    from airbnb_sync.warehouse.engine import create_warehouse_engine
+    from airbnb_sync.warehouse.migrate import current_revision
+
     url = sa.make_url(database_url)
     path = url.database
     if url.get_backend_name() == "sqlite" and path and path != ":memory:" \
@@ -115,6 +113,10 @@ def open_warehouse(database_url: str) -> sa.Engine:
 
 
 def check_account(engine: sa.Engine, account_id: str | None) -> None:
+    import sqlalchemy as sa
+
+    from airbnb_sync.warehouse.tables import accounts
+
     if account_id is None:
         return
     with engine.connect() as connection:
@@ -126,34 +128,16 @@ def check_account(engine: sa.Engine, account_id: str | None) -> None:
                        "list` for the registered accounts")
 
 
-@dataclass(frozen=True)
-class ExportResult:
-    rows: int
-    chunks: int
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.admin.export.destination import STDOUT, open_output, output_problem
+    from airbnb_sync.admin.export.formats import BINARY_FORMATS
+    from airbnb_sync.admin.export.stream import export
 
-
-def export(engine: sa.Engine, selection: Selection, format_name: str, sink: BinaryIO,
-           rows_per_chunk: int = DEFAULT_CHUNK_SIZE) -> ExportResult:
-    """Stream the selection into `sink`, holding one chunk of rows at a time."""
-    schema = arrow_schema(base_table(selection))
-    writer = open_writer(format_name, sink, schema)
-    rows = chunks = 0
-    with contextlib.closing(fetch_chunks(engine, build_query(selection), rows_per_chunk)) \
-            as stream:
-        for chunk in stream:
-            writer.write(to_batch(chunk, schema))
-            rows += len(chunk)
-            chunks += 1
-    writer.close()
-    return ExportResult(rows, chunks)
-
-
-def run(args: argparse.Namespace) -> int:
     selection = selection_from(args)
     problem = output_problem(args.output, args.format in BINARY_FORMATS, args.format)
     if problem is not None:
         raise BadInput(problem)
-    engine = open_warehouse(settings_from_environment().database_url)
+    engine = open_warehouse(settings.database_url)
     check_account(engine, selection.account_id)
     try:
         with open_output(args.output) as sink:

@@ -12,34 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagster import (
-    AssetKey,
-    AssetPartitionStatus,
-    DagsterEventType,
-    DagsterInstance,
-    DagsterRunStatus,
-    EventRecordsFilter,
-    RunRecord,
-    RunsFilter,
-)
-
-from airbnb_sync.accounts.store import AccountRecord, open_store
-from airbnb_sync.airbnb.windows import reachable_horizon
-from airbnb_sync.cli.main import EXIT_FAILED, EXIT_OK, BadInput, settings_from_environment
+from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, BadInput, Command, set_handler
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import partition_key, sync_partitions, week_partitions
-from airbnb_sync.warehouse.request_counts import requests_since
+
+if TYPE_CHECKING:
+    from airbnb_sync.accounts.store import AccountRecord
 
 ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
 STALE_FAILURE = timedelta(days=1)
 REQUEST_WINDOW = timedelta(hours=24)
 SHOWN_RANGES = 3
-RUN_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -122,111 +109,39 @@ def _iso_day(day: date | None) -> str | None:
 # --- gathering -------------------------------------------------------------------------------
 
 
-def horizon_weeks(now: datetime, first_week: date, lookahead_weeks: int) -> list[date]:
-    """Weeks Airbnb serves today that are also partitions of the grid."""
-    grid = {date.fromisoformat(key) for key in
-            week_partitions(first_week, lookahead_weeks).get_partition_keys(current_time=now)}
-    served = reachable_horizon(now.date(), lookahead_weeks).weeks()
-    return [week for week in served if week in grid]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """The first failed attempt of a partition since it last succeeded."""
-
-    run_id: str | None
-    failed_at: datetime | None  # when that run ended; None if Dagster no longer has the run
-
-
-def _run_records(instance: DagsterInstance, run_ids: Iterable[str]) -> dict[str, RunRecord]:
-    wanted = sorted(set(run_ids))
-    records: dict[str, RunRecord] = {}
-    for start in range(0, len(wanted), RUN_BATCH):
-        filters = RunsFilter(run_ids=wanted[start:start + RUN_BATCH])
-        records.update((r.dagster_run.run_id, r) for r in instance.get_run_records(filters))
-    return records
-
-
-def _ended(record: RunRecord) -> datetime:
-    if record.end_time is not None:
-        return datetime.fromtimestamp(record.end_time, UTC)
-    return record.update_timestamp.astimezone(UTC)
-
-
-def first_failures(instance: DagsterInstance, asset_key: AssetKey,
-                   keys: Sequence[str]) -> dict[str, Failure]:
-    """For each failed key: its first failed attempt after its last materialization.
-
-    That, not the latest attempt, tells how long a partition has been failing: the daily
-    schedule re-tries it every day, and a partition failing every day for a week must not
-    look like a fresh failure each morning.
-    """
-    last_success = instance.get_latest_storage_id_by_partition(
-        asset_key, DagsterEventType.ASSET_MATERIALIZATION, set(keys))
-    floor = min((last_success.get(key, 0) for key in keys), default=0)
-    planned = instance.event_log_storage.get_event_records(
-        EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=asset_key,
-                           asset_partitions=list(keys), after_cursor=floor or None),
-        ascending=True,
-    )
-    attempts = [(record.partition_key, record.run_id) for record in planned
-                if record.partition_key is not None
-                and record.storage_id > last_success.get(record.partition_key, 0)]
-    runs = _run_records(instance, (run_id for _, run_id in attempts))
-    found: dict[str, Failure] = {}
-    for key, run_id in attempts:
-        run = runs.get(run_id)
-        if key not in found and run and run.dagster_run.status == DagsterRunStatus.FAILURE:
-            found[key] = Failure(run_id, _ended(run))
-    return {key: found.get(key, Failure(None, None)) for key in keys}
-
-
-def partition_states(instance: DagsterInstance, settings: Settings, keys: Sequence[str]
-                     ) -> tuple[dict[str, set[str]], dict[str, dict[str, Failure]]]:
-    """Per asset, as the UI shows them (Dagster's partition status cache): the keys never
-    materialized and neither failed nor in progress, and the failed keys with their first
-    failure. Returns (asset -> missing keys, asset -> {failed key: failure})."""
-    partitions_def = sync_partitions(settings)
-    missing: dict[str, set[str]] = {asset: set() for asset in ASSETS}
-    failed: dict[str, dict[str, Failure]] = {asset: {} for asset in ASSETS}
-    if not keys:
-        return missing, failed
-    for asset in ASSETS:
-        asset_key = AssetKey(asset)
-        statuses = instance.get_status_by_partition(asset_key, keys, partitions_def) or {}
-        missing[asset] = {key for key in keys if statuses.get(key) is None}
-        failed_keys = [key for key in keys if statuses.get(key) == AssetPartitionStatus.FAILED]
-        if failed_keys:
-            failed[asset] = first_failures(instance, asset_key, failed_keys)
-    return missing, failed
-
-
-def collect_status(settings: Settings, instance: DagsterInstance, now: datetime,
+def collect_status(settings: Settings, now: datetime,
                    only_account: str | None = None) -> StatusReport:
+    """The accounts from the warehouse, their partitions' states from Dagster's instance."""
+    from airbnb_sync.accounts.store import open_store
+    from airbnb_sync.defs.instance import horizon_weeks, partition_states
+    from airbnb_sync.defs.partitions import partition_key
+    from airbnb_sync.warehouse.request_counts import requests_since
+
     store = open_store(settings)
     records = store.list()
     if only_account is not None:
         records = [record for record in records if record.account_id == only_account]
         if not records:
             raise BadInput(f"no account {only_account}; `airbnb-sync accounts list` shows them")
-    weeks = horizon_weeks(now, settings.first_week, settings.lookahead_weeks)
+    weeks = horizon_weeks(settings, now)
     counts = requests_since(store.engine, now - REQUEST_WINDOW, until=now)
     key_of = {(record.account_id, week): partition_key(record.account_id, week)
               for record in records for week in weeks}
-    missing, failed = partition_states(instance, settings, list(key_of.values()))
+    states = partition_states(settings, ASSETS, list(key_of.values()))
     accounts = []
     for record in records:
         status = AccountStatus(record, requests_24h=counts.get(record.account_id, 0))
         for week in weeks:
             key = key_of[(record.account_id, week)]
-            failures = {asset: failed[asset][key] for asset in ASSETS if key in failed[asset]}
+            failures = {asset: states.failed[asset][key] for asset in ASSETS
+                        if key in states.failed[asset]}
             if failures:
                 # The oldest failure decides; an unknown time counts as old.
                 first = min(failures.values(), key=lambda f: (
                     f.failed_at is not None, f.failed_at or datetime.min.replace(tzinfo=UTC)))
                 status.failed.append(FailedWeek(week, tuple(failures), first.failed_at,
                                                 first.run_id))
-            elif any(key in missing[asset] for asset in ASSETS):
+            elif any(key in states.missing[asset] for asset in ASSETS):
                 status.missing.append(week)
         status.problems = _problems(status, now)
         accounts.append(status)
@@ -325,21 +240,24 @@ def _moment(raw: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--account", metavar="ID", help="only this account")
     parser.add_argument("--now", type=_moment, metavar="TIME",
                         help="judge as of this UTC time (ISO 8601) instead of now, e.g. to "
                              "replay a health check")
+    set_handler(parser, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = settings_from_environment()
+def run(args: argparse.Namespace, settings: Settings) -> int:
     now: datetime = args.now or datetime.now(UTC)
-    with DagsterInstance.get() as instance:
-        report = collect_status(settings, instance, now, only_account=args.account)
+    report = collect_status(settings, now, only_account=args.account)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
     else:
         print(render_text(report))
     return EXIT_FAILED if report.problems else EXIT_OK
+
+
+COMMAND = Command("per-account health for operators; exit 1 when a person must act", configure,
+                  own_parser=True)

@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from airbnb_sync.core.redact import attach_secret_filter, install_secret_filter, redact
-from airbnb_sync.core.settings import Settings, SettingsError, load_settings
+from airbnb_sync.core.settings import Settings, SettingsError, read_log_format
 
 ROOT_LOGGER = "airbnb_sync"
-LOG_FORMAT_VARIABLE = "AIRBNB_SYNC_LOG_FORMAT"
 # Record attributes that log_context fills in; JSON lines always have them (null if unset).
 CONTEXT_FIELDS = ("run_id", "account", "partition")
 
@@ -133,13 +132,12 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def log_format_from_environment(env: Mapping[str, str] | None = None) -> str:
-    """AIRBNB_SYNC_LOG_FORMAT as settings.py validates it; "text" when it is invalid, so
-    logging still works and the command that loads the settings reports the mistake."""
-    env = os.environ if env is None else env
-    only = {LOG_FORMAT_VARIABLE: env[LOG_FORMAT_VARIABLE]} if LOG_FORMAT_VARIABLE in env else {}
+def _log_format_from_environment() -> str:
+    """AIRBNB_SYNC_LOG_FORMAT alone, "text" when it is invalid: for the commands that need
+    no settings and must run whatever the others say (`airbnb-sync simulator`, `airbnb-sync
+    accounts generate-key`, which makes the key a broken AIRBNB_SYNC_SECRET_KEY lacks)."""
     try:
-        return load_settings(only).log_format
+        return read_log_format(os.environ)
     except SettingsError:
         return "text"
 
@@ -147,12 +145,13 @@ def log_format_from_environment(env: Mapping[str, str] | None = None) -> str:
 def configure_logging(settings: Settings | None = None) -> logging.Handler:
     """Send every airbnb_sync.* record to stderr in the configured format, context added
     and secrets scrubbed. Idempotent: one handler, whose formatter follows the settings
-    (None: read AIRBNB_SYNC_LOG_FORMAT alone).
+    the entry point loaded (None: read AIRBNB_SYNC_LOG_FORMAT alone, for commands that load
+    no settings).
 
     Records still propagate, so handlers on the root logger (pytest's, Dagster's managed
     loggers) keep seeing them. The level becomes INFO unless someone set one already.
     """
-    log_format = settings.log_format if settings is not None else log_format_from_environment()
+    log_format = settings.log_format if settings is not None else _log_format_from_environment()
     logger = logging.getLogger(ROOT_LOGGER)
     handler = next((h for h in logger.handlers if isinstance(h, StderrHandler)), None)
     if handler is None:

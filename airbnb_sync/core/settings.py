@@ -136,12 +136,23 @@ def _database_url(raw: str) -> str:
 
 
 def _cron(raw: str) -> str:
-    # Dagster's own validator, so a schedule that loads here also loads in the daemon.
-    from dagster._utils.schedules import is_valid_cron_string
+    """Accept exactly what Dagster's schedules accept (it runs a vendored croniter), so a
+    schedule that loads here also loads in the daemon: croniter's syntax, five fields (no
+    seconds, no year), no day-of-month `W` (Dagster's croniter lacks it; croniter 7 silently
+    drops it), and not February 30 or 31 alone (it would never fire)."""
+    # Imported here so that settings stay importable without croniter's import cost.
+    from croniter import croniter
 
-    if not is_valid_cron_string(raw):
+    fields = raw.split()
+    valid = croniter.is_valid(raw) and not (len(fields) == 5 and "w" in fields[2].lower())
+    expanded = croniter.expand(raw)[0] if valid else []
+    if len(expanded) != 5 or _february_30_or_31(expanded[2], expanded[3]):
         raise ValueError("not a 5-field cron expression such as '0 5 * * *'")
     return raw
+
+
+def _february_30_or_31(days: list[int | str], months: list[int | str]) -> bool:
+    return months == [2] and len(days) == 1 and days[0] in (30, 31)
 
 
 def _hash(raw: str) -> str:
@@ -173,6 +184,15 @@ HASH_VARIABLES: dict[Operation, str] = {
 }
 
 
+def read_log_format(env: Mapping[str, str]) -> Literal["text", "json"]:
+    """AIRBNB_SYNC_LOG_FORMAT alone, for the commands that must log whatever the other
+    settings say (see core/logs.py); load_settings reads it the same way."""
+    log_format = _parse(env, "AIRBNB_SYNC_LOG_FORMAT", "text", str.lower, "text or json")
+    if log_format == "text" or log_format == "json":
+        return log_format
+    raise SettingsError(f"AIRBNB_SYNC_LOG_FORMAT={log_format!r} is invalid: expected text or json")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad variable."""
     env = os.environ if env is None else env
@@ -181,10 +201,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         env, "AIRBNB_SYNC_DATABASE_URL", f"sqlite:///{dagster_home / 'warehouse.db'}",
         _database_url, "a sqlite:/// or postgresql+psycopg2:// URL",
     )
-    log_format = _parse(env, "AIRBNB_SYNC_LOG_FORMAT", "text", str.lower, "text or json")
-    if log_format not in ("text", "json"):
-        raise SettingsError(
-            f"AIRBNB_SYNC_LOG_FORMAT={log_format!r} is invalid: expected text or json")
+    log_format = read_log_format(env)
     return Settings(
         dagster_home=dagster_home,
         database_url=database_url,
@@ -205,7 +222,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                     _int_between(0, 26), "an integer 0..26"),
         dry_run=_parse(env, "AIRBNB_SYNC_DRY_RUN", False, _bool, "true/false, 1/0, yes/no"),
         alert_webhook=_parse(env, "AIRBNB_SYNC_ALERT_WEBHOOK", None, _http_url, "an http(s) URL"),
-        log_format=log_format,  # type: ignore[arg-type]
+        log_format=log_format,
         query_hashes={
             op: _parse(env, variable, DEFAULT_HASHES[op], _hash, "a 64-hex sha256")
             for op, variable in HASH_VARIABLES.items()

@@ -362,6 +362,7 @@ def run_cli(arguments: list[str], **options: Any) -> subprocess.CompletedProcess
 
 
 @sqlite_only()
+@pytest.mark.slow
 def test_parquet_is_not_sent_to_a_terminal_but_text_is(stored: dict[str, list[dict]]) -> None:
     controller, terminal = pty.openpty()
     try:
@@ -508,6 +509,7 @@ def peak_memory_of_export(arguments: list[str], folder: Path) -> int:
     return int(peak.read_text()) * 1024  # kB
 
 
+@pytest.mark.slow
 def test_memory_follows_the_chunk_size_not_the_table(
         warehouse_url: str, tmp_path: Path) -> None:
     """A property of the running code, measured from outside: the peak memory of an export
@@ -536,6 +538,7 @@ def test_memory_follows_the_chunk_size_not_the_table(
 
 
 @sqlite_only()
+@pytest.mark.slow
 def test_an_interrupted_export_leaves_the_earlier_file_untouched(
         warehouse_url: str, tmp_path: Path) -> None:
     store_synthetic_conversion(warehouse_url, listings_count=10, days=3000)

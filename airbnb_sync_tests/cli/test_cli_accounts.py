@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet
 
 from airbnb_sync.accounts.secrets import KEY_FILE_NAME, generate_key
 from airbnb_sync.cli.main import main
+from airbnb_sync.core.settings import Settings
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.tables import conversion_metrics, listings, metadata
 
@@ -34,6 +35,7 @@ VERSION = "0123456789abcdef0123456789abcdef01234567"
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 CUSTOMER = "123e4567-e89b-12d3-a456-426614174000"
 REPO = Path(__file__).resolve().parents[2]
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def host_cookie(account_id: str) -> tuple[str, str]:
@@ -201,6 +203,38 @@ def test_settings_errors_exit_2_naming_the_variable(cli: Cli,
     assert "generate-key" in result.err
 
 
+@sqlite_only
+def test_generate_key_works_whatever_the_settings_say(cli: Cli,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """It makes the key that a broken AIRBNB_SYNC_SECRET_KEY lacks, so it loads no settings."""
+    monkeypatch.setenv("AIRBNB_SYNC_SECRET_KEY", "not-a-key")
+    result = cli("accounts", "generate-key")
+    assert result.code == 0, result.err
+    Fernet(result.out.strip().encode())
+
+
+@sqlite_only
+def test_the_settings_are_loaded_once_per_command(cli: Cli,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbnb_sync.cli import main as entry_point
+    from airbnb_sync.core.settings import load_settings
+
+    calls: list[None] = []
+
+    def counted() -> Settings:
+        calls.append(None)
+        return load_settings()
+
+    monkeypatch.setattr(entry_point, "load_settings", counted)
+    cli.add(ACCOUNT)
+    for command in (["accounts", "list"], ["accounts", "show", ACCOUNT], ["db", "status"],
+                    ["status", "--json"]):
+        calls.clear()
+        result = cli(*command)
+        assert result.code == 0, result.err
+        assert len(calls) == 1, command
+
+
 def test_postgres_without_a_key_refuses_to_start(cli: Cli, database_url: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     if not database_url.startswith("postgresql"):
@@ -336,6 +370,7 @@ def test_sqlite_key_file_and_no_plain_cookie_anywhere(dagster_home: Path, tmp_pa
     assert _partitions(home) == [ACCOUNT]
 
 
+@pytest.mark.slow
 def test_console_script_runs_outside_pytest(cli: Cli, database_url: str) -> None:
     script = REPO / ".venv" / "bin" / "airbnb-sync"
     cookie, secret = host_cookie(ACCOUNT)

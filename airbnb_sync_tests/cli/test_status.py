@@ -180,6 +180,7 @@ def test_an_expired_active_session_exits_1_with_the_fix(env: Env) -> None:
 
 
 @sqlite_only
+@pytest.mark.slow
 def test_a_partition_failing_for_more_than_a_day_exits_1(env: Env) -> None:
     week = this_week()
     first = week - timedelta(weeks=1)

@@ -141,6 +141,24 @@ def test_configure_is_idempotent_and_follows_the_format(
     assert line.endswith("airbnb_sync.test_logs once")
 
 
+@pytest.mark.parametrize(("variable", "is_json"), [("json", True), ("xml", False), (None, False)])
+def test_without_settings_the_format_variable_alone_decides(
+        variable: str | None, is_json: bool, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback of commands that load no settings (the simulator, generate-key): it
+    must not fail on a bad value, which the commands that load the settings report."""
+    monkeypatch.setenv("AIRBNB_SYNC_SECRET_KEY", "not-a-key")  # ignored: never loaded
+    if variable is None:
+        monkeypatch.delenv("AIRBNB_SYNC_LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("AIRBNB_SYNC_LOG_FORMAT", variable)
+    configure_logging()
+    capsys.readouterr()
+    logger.warning("fallback")
+    (line,) = our_lines(capsys.readouterr().err)
+    assert line.startswith("{") == is_json
+
+
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_registered_secret_never_appears(log_format: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,6 +216,7 @@ def json_records(stderr: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.slow
 def test_cli_subprocess_writes_json_lines(failing_airbnb: dict[str, str]) -> None:
     result = subprocess.run([str(BIN / "airbnb-sync"), "accounts", "check", ACCOUNT],
                             env=failing_airbnb, capture_output=True, text=True, timeout=120)
@@ -213,6 +232,7 @@ def test_cli_subprocess_writes_json_lines(failing_airbnb: dict[str, str]) -> Non
     assert not any(value in result.stderr + result.stdout for value in cookie_values(ACCOUNT))
 
 
+@pytest.mark.slow
 def test_dagster_run_subprocess_writes_json_lines(failing_airbnb: dict[str, str]) -> None:
     week = week_start_of(datetime.now(UTC).date())
     result = subprocess.run(

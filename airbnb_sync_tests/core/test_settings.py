@@ -240,3 +240,34 @@ def test_secret_values_never_appear_in_the_repr() -> None:
     for secret in (SECRET_MARK, KEY_1, KEY_2, api_key):
         assert secret not in shown
     assert "lookahead_weeks=25" in shown
+
+
+# Cron expressions on both sides of what Dagster's schedules accept.
+CRONS = [
+    "0 5 * * *", "*/15 * * * *", "0 0 L * *", "0 0 * * 1#2", "0 0 * * MON-FRI", "0 6 1 JAN *",
+    "@daily", "@hourly", "0 0 29 2 *", "0 0 30,31 2 *", "0 0 ? * *", "0 5 * * 7", "0 0 * * L5",
+    "0 0 31 4 *", "5-1 * * * *",
+    "61 * * * *", "0 24 * * *", "0 0 0 * *", "0 0 * 13 *", "0 5 * * 8", "* * * *",
+    "* * * * * *", "0 5 * * * 2026", "@reboot", "H * * * *", "0 0 30 2 *", "0 0 31 2 *",
+    "0 0 15W * *", "0 0 LW * *", "0 0 * * 5L", "*/0 * * * *", "0 5 * * 1,,2", "daily",
+]
+
+
+@pytest.mark.parametrize("cron", ["61 * * * *", "0 5 * * * *", "0 0 30 2 *", "0 0 15W * *"])
+def test_a_bad_cron_names_the_variable(cron: str) -> None:
+    with pytest.raises(SettingsError, match="AIRBNB_SYNC_DAILY_CRON") as caught:
+        load_settings({"AIRBNB_SYNC_DAILY_CRON": cron})
+    assert "5-field cron expression" in str(caught.value)
+
+
+@pytest.mark.parametrize("cron", CRONS)
+def test_cron_is_accepted_exactly_when_dagster_accepts_it(cron: str) -> None:
+    """Settings must refuse what would break the daily schedule at load time, and nothing
+    Dagster would run."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    try:
+        accepted = load_settings({"AIRBNB_SYNC_DAILY_CRON": cron}).daily_cron == cron
+    except SettingsError:
+        accepted = False
+    assert accepted == is_valid_cron_string(cron)

@@ -1,0 +1,321 @@
+"""`airbnb-sync accounts ...`: register host accounts and manage their sessions.
+
+The account store (and with it SQLAlchemy and cryptography) is imported when an action
+runs, not when the parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from airbnb_sync.cli.common import (
+    EXIT_OK,
+    BadInput,
+    Command,
+    Failed,
+    Handler,
+    print_json,
+    set_handler,
+    set_standalone,
+)
+from airbnb_sync.core.settings import Settings
+
+if TYPE_CHECKING:
+    from airbnb_sync.accounts.store import AccountRecord, AccountStore
+
+MAX_COOKIE_BYTES = 1 << 20
+# `check` waits this long for a running sync of the same account to release its lease.
+CHECK_LEASE_TIMEOUT = 120.0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="accounts_command", required=True, metavar="ACTION")
+
+    def action(name: str, handler: Handler, help_text: str,
+               with_id: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if with_id:
+            sub.add_argument("account_id", metavar="ID", help="the host's Airbnb user id")
+        set_handler(sub, handler)
+        return sub
+
+    add = action("add", _add, "register a host account", with_id=False)
+    add.add_argument("--account-id", required=True, help="the host's Airbnb user id (digits)")
+    _credential_arguments(add, required=True)
+    _detail_arguments(add)
+
+    update = action("update", _update,
+                    "change an account's session or details (a new session resets its auth "
+                    "status to 'unknown' until `check` or the next sync confirms it)")
+    _credential_arguments(update, required=False)
+    _detail_arguments(update, clearable=True)
+
+    listing = action("list", _list, "list accounts (never shows credentials)", with_id=False)
+    listing.add_argument("--all", action="store_true", help="include soft-deleted accounts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    show = action("show", _show, "show one account, with a fingerprint of its session")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    action("activate", _activate, "sync this account again (also undoes a delete)")
+    action("deactivate", _deactivate, "stop syncing this account, keep everything")
+    delete = action("delete", _delete,
+                    "soft-delete (stop syncing, keep data); --purge --yes removes it for good")
+    delete.add_argument("--purge", action="store_true",
+                        help="remove the account and all its stored metrics")
+    delete.add_argument("--yes", action="store_true", help="confirm --purge")
+    action("check", _check,
+           "test the stored session with one cheap request and record ok/expired")
+    action("rotate-key", _rotate_key,
+           "re-encrypt every account with the first key of AIRBNB_SYNC_SECRET_KEY", with_id=False)
+    generate_help = "print a new Fernet key for AIRBNB_SYNC_SECRET_KEY"
+    set_standalone(commands.add_parser("generate-key", help=generate_help,
+                                       description=generate_help), _generate_key)
+
+
+COMMAND = Command("manage host accounts and their sessions", configure)
+
+
+def _credential_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--cookie-file", required=required, metavar="FILE",
+                        help="file with the Cookie header (or a JSON cookie export) of a request "
+                             "to airbnb.com/api/v3/; - reads stdin")
+    parser.add_argument("--x-client-version", required=required, metavar="V",
+                        help="the X-Client-Version header of the same request (40 hex digits)")
+    parser.add_argument("--user-agent", required=required, metavar="UA",
+                        help="the browser's User-Agent header")
+
+
+def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) -> None:
+    suffix = " ('' clears it)" if clearable else ""
+    parser.add_argument("--customer-id", metavar="UUID",
+                        help=f"your own customer id for this host{suffix}")
+    parser.add_argument("--label", metavar="TEXT", help=f"a name for people{suffix}")
+
+
+def _read_cookie_text(source: str) -> str:
+    if source == "-":
+        text = sys.stdin.read(MAX_COOKIE_BYTES + 1)
+    else:
+        try:
+            with open(source, encoding="utf-8") as handle:
+                text = handle.read(MAX_COOKIE_BYTES + 1)
+        except OSError as exc:
+            raise BadInput(f"cannot read --cookie-file {source}: {exc.strerror or exc}; give a "
+                           "file holding the Cookie header, or - to read it from stdin") from None
+        except UnicodeDecodeError:
+            raise BadInput(f"--cookie-file {source} is not UTF-8 text: save the Cookie header "
+                           "as plain text") from None
+    if len(text) > MAX_COOKIE_BYTES:
+        raise BadInput(f"--cookie-file {source} is larger than {MAX_COOKIE_BYTES} bytes: give only "
+                       "the Cookie header of one request")
+    return text
+
+
+def _store(settings: Settings) -> AccountStore:
+    from airbnb_sync.accounts.store import open_store
+
+    return open_store(settings)
+
+
+# --- add and update, also used by `airbnb-sync demo` ---------------------------------------
+
+
+def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_version: str,
+                user_agent: str, *, customer_id: str | None = None,
+                label: str | None = None) -> None:
+    """Register an account and make its weeks syncable at once; bad input is refused before
+    the warehouse is opened (and possibly created or migrated)."""
+    from airbnb_sync.accounts.store import validate_account_input
+
+    validate_account_input(account_id, cookie_text=cookie_text,
+                           x_client_version=x_client_version, user_agent=user_agent,
+                           customer_id=customer_id, label=label)
+    record = _store(settings).add(account_id, cookie_text, x_client_version, user_agent,
+                                  customer_id=customer_id, label=label)
+    print(f"added account {record.account_id}{_label(record)}; auth status is 'unknown' until "
+          f"`airbnb-sync accounts check {record.account_id}` or the next sync")
+    _register_partition(settings, record.account_id)
+
+
+def update_account(settings: Settings, account_id: str, *, cookie_text: str | None = None,
+                   x_client_version: str | None = None, user_agent: str | None = None,
+                   customer_id: str | None = None, label: str | None = None) -> None:
+    """Change what is given (None keeps it); validated before the warehouse is opened."""
+    from airbnb_sync.accounts.store import validate_account_input
+
+    validate_account_input(account_id, cookie_text=cookie_text,
+                           x_client_version=x_client_version, user_agent=user_agent,
+                           customer_id=customer_id, label=label)
+    record = _store(settings).update(
+        account_id, cookie_text=cookie_text, x_client_version=x_client_version,
+        user_agent=user_agent, customer_id=customer_id, label=label,
+    )
+    print(f"updated account {record.account_id}{_label(record)}; auth status: "
+          f"{record.auth_status}")
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    add_account(settings, args.account_id, _read_cookie_text(args.cookie_file),
+                args.x_client_version, args.user_agent, customer_id=args.customer_id,
+                label=args.label)
+    return EXIT_OK
+
+
+def _update(args: argparse.Namespace, settings: Settings) -> int:
+    cookie_text = None if args.cookie_file is None else _read_cookie_text(args.cookie_file)
+    update_account(settings, args.account_id, cookie_text=cookie_text,
+                   x_client_version=args.x_client_version, user_agent=args.user_agent,
+                   customer_id=args.customer_id, label=args.label)
+    return EXIT_OK
+
+
+# --- the other actions -------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    records = _store(settings).list(include_deleted=args.all)
+    if args.json:
+        print_json([record.as_dict() for record in records])
+        return EXIT_OK
+    if not records:
+        print("no accounts; register one with `airbnb-sync accounts add`")
+        return EXIT_OK
+    print(f"{'account':<20} {'state':<11} {'auth':<8} {'last sync (UTC)':<17} "
+          f"{'customer':<36} label")
+    for record in records:
+        last_sync = record.last_sync_at.strftime("%Y-%m-%d %H:%M") if record.last_sync_at else "-"
+        print(f"{record.account_id:<20} {_state(record):<11} {record.auth_status:<8} "
+              f"{last_sync:<17} {record.customer_id or '-':<36} {record.label or ''}")
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.accounts.store import CredentialsUnreadable
+
+    store = _store(settings)
+    record = store.get(args.account_id)
+    details: dict[str, object] = {**record.as_dict(), "state": _state(record)}
+    try:
+        summary = store.credentials_summary(args.account_id)
+        details.update(cookies=f"{summary.cookie_count} (sha256 {summary.cookie_sha256_prefix})",
+                       x_client_version=summary.x_client_version, user_agent=summary.user_agent)
+    except CredentialsUnreadable:
+        details["cookies"] = "unreadable with the configured keys"
+    if args.json:
+        print_json(details)
+    else:
+        for name, value in details.items():
+            print(f"{name + ':':<18} {'-' if value is None else value}")
+    return EXIT_OK
+
+
+def _activate(args: argparse.Namespace, settings: Settings) -> int:
+    record = _store(settings).activate(args.account_id)
+    print(f"account {record.account_id} is active")
+    _register_partition(settings, record.account_id)
+    return EXIT_OK
+
+
+def _deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    record = _store(settings).deactivate(args.account_id)
+    print(f"account {record.account_id} is inactive: it is not synced until "
+          f"`airbnb-sync accounts activate {record.account_id}`")
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.accounts.store import validate_account_id
+
+    validate_account_id(args.account_id)
+    if args.purge and not args.yes:
+        raise BadInput(f"--purge removes account {args.account_id} and all its stored metrics for "
+                       "good: add --yes to confirm, or drop --purge to only soft-delete it")
+    if args.yes and not args.purge:
+        raise BadInput("--yes only confirms --purge: a plain delete is a soft delete and needs "
+                       "no confirmation")
+    store = _store(settings)
+    if not args.purge:
+        store.soft_delete(args.account_id)
+        print(f"account {args.account_id} is deleted (soft: its data is kept; "
+              f"`airbnb-sync accounts activate {args.account_id}` restores it)")
+        return EXIT_OK
+    removed = store.purge(args.account_id)
+    summary = ", ".join(f"{count} {table}" for table, count in removed.items() if count)
+    print(f"account {args.account_id} purged (removed {summary or 'no stored rows'})")
+    _remove_partition(settings, args.account_id)
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.accounts.store import validate_account_id
+    from airbnb_sync.airbnb.client import AirbnbClient
+    from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired
+    from airbnb_sync.airbnb.pacing import Pacer
+    from airbnb_sync.sync.lease import DatabasePacingStore, LeaseTimeout, account_lease
+
+    validate_account_id(args.account_id)
+    store = _store(settings)
+    session = store.session(args.account_id, require_active=False)
+    # Like a sync: under the account's lease, and honouring a Retry-After another run saw.
+    pacer = Pacer(settings.min_request_interval, store=DatabasePacingStore(store.engine))
+    try:
+        with account_lease(store.engine, args.account_id, timeout=CHECK_LEASE_TIMEOUT), \
+                AirbnbClient(session, settings, pacer=pacer) as client:
+            client.listings_section()
+    except AuthExpired as exc:
+        store.set_auth_status(args.account_id, "expired")
+        raise Failed(str(exc)) from None
+    except (AirbnbError, LeaseTimeout) as exc:
+        raise Failed(f"could not check account {args.account_id}: {exc}") from None
+    store.set_auth_status(args.account_id, "ok")
+    print(f"account {args.account_id}: session ok")
+    return EXIT_OK
+
+
+def _rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    count = _store(settings).rotate_key()
+    print(f"re-encrypted {count} accounts with the first key; keys after it can now be removed "
+          "from AIRBNB_SYNC_SECRET_KEY")
+    return EXIT_OK
+
+
+def _generate_key(args: argparse.Namespace) -> int:
+    from airbnb_sync.accounts.secrets import generate_key
+
+    print(generate_key())
+    return EXIT_OK
+
+
+def _label(record: AccountRecord) -> str:
+    return f" ({record.label})" if record.label else ""
+
+
+def _state(record: AccountRecord) -> str:
+    if record.is_deleted:
+        return "deleted"
+    return "active" if record.is_active else "inactive"
+
+
+# --- Dagster's side of an account ------------------------------------------------------------
+
+
+def _register_partition(settings: Settings, account_id: str) -> None:
+    from airbnb_sync.defs.instance import add_account_partition
+
+    try:
+        add_account_partition(settings.dagster_home, account_id)
+    except Exception as exc:  # the account is stored; only Dagster's side is missing
+        raise Failed(f"account {account_id} is stored, but adding it to the Dagster instance in "
+                     f"DAGSTER_HOME failed ({type(exc).__name__}: {exc}); the accounts sensor "
+                     "adds it on its next tick") from None
+
+
+def _remove_partition(settings: Settings, account_id: str) -> None:
+    from airbnb_sync.defs.instance import remove_account_partition
+
+    try:
+        remove_account_partition(settings.dagster_home, account_id)
+    except Exception as exc:
+        raise Failed(f"account {account_id} is purged, but removing it from the Dagster "
+                     f"instance failed ({type(exc).__name__}: {exc})") from None
