@@ -23,6 +23,8 @@ DEFAULT_BASE_URL = "https://www.airbnb.com"
 class SettingsError(ValueError):
     """A setting has a value that airbnb-sync cannot use."""
 
+    retryable = False  # a configuration problem fails the same way until a person fixes it
+
 
 @dataclass(frozen=True)
 class Settings:
