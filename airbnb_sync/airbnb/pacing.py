@@ -86,7 +86,9 @@ class Pacer:
 
     def seconds_until_turn(self, account_id: str) -> float:
         """How long the account must still wait before its next request."""
-        stored = self.store.get(account_id)
+        return self._wait_for(account_id, self.store.get(account_id))
+
+    def _wait_for(self, account_id: str, stored: float | None) -> float:
         shared = 0.0 if stored is None else stored - self._wall_clock()
         with self._lock:
             local_deadline = self._local_deadlines.get(account_id)
@@ -104,14 +106,18 @@ class Pacer:
 
         Call it right before each request (attempts of a retry included).
         """
-        wait = self.seconds_until_turn(account_id)
+        # The shared state is read once per request: it is the one round trip to the database
+        # that every request pays, and under the account's lease nobody else moves it.
+        stored = self.store.get(account_id)
+        wait = self._wait_for(account_id, stored)
         if wait > 0:
             self._sleep_for(wait)
             self.stats.add_wait(wait)
         interval = self.next_interval()
         with self._lock:
             self._local_deadlines[account_id] = self._monotonic() + interval
-        self._push_shared(account_id, self._wall_clock() + interval)
+        if interval > 0:  # a deadline of "now" holds nothing back: no write for it
+            self._push_shared(account_id, self._wall_clock() + interval, stored)
         return wait
 
     def hold_back(self, account_id: str, seconds: float) -> None:
@@ -122,10 +128,9 @@ class Pacer:
             deadline = self._monotonic() + seconds
             self._local_deadlines[account_id] = max(
                 deadline, self._local_deadlines.get(account_id, deadline))
-        self._push_shared(account_id, self._wall_clock() + seconds)
+        self._push_shared(account_id, self._wall_clock() + seconds, self.store.get(account_id))
 
-    def _push_shared(self, account_id: str, epoch: float) -> None:
-        stored = self.store.get(account_id)
+    def _push_shared(self, account_id: str, epoch: float, stored: float | None) -> None:
         if stored is None or epoch > stored:
             self.store.set(account_id, epoch)
 

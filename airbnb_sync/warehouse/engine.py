@@ -2,7 +2,9 @@
 
 PostgreSQL: tables are declared without a schema (`tables.py`) and mapped into schema
 `airbnb` here, so SQLite and PostgreSQL share one definition. SQLite: WAL so readers never
-block the writer, a busy timeout so concurrent processes wait instead of failing, foreign keys
+block the writer, `synchronous=NORMAL` (SQLite's advice with WAL: no fsync per commit, still
+safe when a process is killed; a power cut may lose the last commits, which the next sync
+fetches again), a busy timeout so concurrent processes wait instead of failing, foreign keys
 on (SQLite leaves them off by default), and real transactions (pysqlite's legacy mode starts
 none before DDL or SELECT, which breaks transactional migrations and read-then-write upserts).
 """
@@ -96,6 +98,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
