@@ -5,8 +5,21 @@ lost, 0 duplicated, 0 changed), on PostgreSQL and TimescaleDB.
 The kill lands at a known point without touching the code under test: the test holds SHARE
 locks on the two metric tables, so the run's writes to them (a COPY into the table, or an
 INSERT ... ON CONFLICT from a staged copy) queue behind them, which pg_stat_activity shows.
-At that moment `listings` is committed and both metric transactions are open (the steps run
-in parallel processes); the run's whole process group is killed, as by an OOM or a node loss.
+The run's whole process group is then killed, as by an OOM or a node loss.
+
+Where that point is depends on the executor, so both are run:
+
+- the default (in-process) executor runs the steps one after the other: `listings` is
+  committed (and recorded materialized), the first metric step has fetched everything and
+  its IO manager's upsert of the first account is queued (its transaction open, the only
+  open transaction of the run), and the other metric step has not started: Airbnb has not
+  been asked for its data. Observed with Dagster 1.13: conversion_metrics goes first, its
+  COPY for account 41234567 waits, and no ListOfMetricsQuery has been sent.
+- multiprocess (`execution: {config: {multiprocess: {max_concurrent: 2}}}`, which users can
+  still pick) runs both metric steps at once: both upserts are queued, both transactions open.
+
+Both tables are locked in both cases, so the test does not depend on the order in which the
+in-process executor picks the metric steps; it checks the shape that order gives instead.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,6 +52,7 @@ from fault_helpers import (
 from pipeline_helpers import HOSTS
 from sqlalchemy.pool import NullPool
 
+from airbnb_sync.airbnb.operations import Operation
 from airbnb_sync.simulator import Simulator
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 
@@ -46,6 +61,15 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres,
                                       indirect=True)]
 
 BLOCKED = ("conversion_metrics", "visibility_metrics")
+# The request each metric table is fetched with: tells whether its step has started.
+OPERATION = {"conversion_metrics": Operation.CHART.value,
+             "visibility_metrics": Operation.LIST_OF_METRICS.value}
+# Run config per executor, and how many metric upserts are queued when the run is killed.
+EXECUTORS: dict[str, tuple[dict[str, Any], int]] = {
+    "in_process": ({}, 1),  # the default: no execution config at all
+    # Both metric steps at once, whatever the machine's core count.
+    "multiprocess": ({"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}, 2),
+}
 WAIT_SECONDS = 120
 APPLICATION_NAME = "airbnb-sync-killed-run"
 
@@ -54,25 +78,41 @@ def engine_for(url: str) -> sa.Engine:
     return sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
-def run_sessions(engine: sa.Engine) -> dict[int, str]:
-    """pid -> current query of the killed run's sessions (named by PGAPPNAME)."""
+def run_sessions(engine: sa.Engine) -> dict[int, tuple[str, str]]:
+    """pid -> (state, current query) of the killed run's sessions (named by PGAPPNAME)."""
     with engine.connect() as connection:
         rows = connection.execute(sa.text(
-            "SELECT pid, coalesce(query, '') FROM pg_stat_activity "
+            "SELECT pid, coalesce(state, ''), coalesce(query, '') FROM pg_stat_activity "
             "WHERE datname = current_database() AND application_name = :name"),
             {"name": APPLICATION_NAME})
-        return dict(rows.all())
+        return {pid: (state, query) for pid, state, query in rows.all()}
 
 
-def waiting_upserts(engine: sa.Engine) -> set[str]:
-    """The tables whose upsert is queued behind a lock right now."""
+def open_transactions(engine: sa.Engine) -> list[str]:
+    """The current query of every session of the run that is inside a transaction."""
+    with engine.connect() as connection:
+        return list(connection.execute(sa.text(
+            "SELECT coalesce(query, '') FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = :name "
+            "AND xact_start IS NOT NULL"), {"name": APPLICATION_NAME}).scalars())
+
+
+def upsert_of(query: str) -> str | None:
+    """The metric table a run's query writes to (COPY or INSERT), if any."""
+    for name in BLOCKED:
+        if re.match(rf'(COPY|INSERT INTO) "{PG_SCHEMA}"."{name}"', query):
+            return name
+    return None
+
+
+def waiting_upserts(engine: sa.Engine) -> list[str]:
+    """The tables whose upsert is queued behind a lock right now (one entry per session)."""
     with engine.connect() as connection:
         queries = connection.execute(sa.text(
             "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
             "AND application_name = :name AND wait_event_type = 'Lock'"),
             {"name": APPLICATION_NAME}).scalars().all()
-    return {name for name in BLOCKED for query in queries
-            if re.match(rf'(COPY|INSERT INTO) "{PG_SCHEMA}"."{name}"', query)}
+    return sorted(name for name in map(upsert_of, queries) if name is not None)
 
 
 @contextmanager
@@ -100,24 +140,27 @@ def wait_for(condition: Callable[[], bool], what: str, run: subprocess.Popen,
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("executor", list(EXECUTORS))
 def test_a_run_killed_mid_write_and_rerun_stores_exactly_the_reference(
         pipeline_env: Simulator, today: date, reference: Callable[[Work], Reference],
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, executor: str, tmp_path: Path) -> None:
     work = Work.weeks_up_to(HOSTS, today, 2)
     expected = reference(work)
     watcher = engine_for(database_url)
     log = tmp_path / "killed_run.log"
+    run_config, queued = EXECUTORS[executor]
 
     with tables_locked(database_url), log.open("w") as output:
         # libpq names every session of the run, so that the test can tell them apart.
         env = {**os.environ, "PGAPPNAME": APPLICATION_NAME}
-        # Both metric steps at once, whatever the machine's core count.
-        parallel = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
-        run = subprocess.Popen(materialize_command(work, **parallel), env=env,
+        run = subprocess.Popen(materialize_command(work, **run_config), env=env,
                                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_for(lambda: waiting_upserts(watcher) == set(BLOCKED),
-                     "upserts of both metric tables waiting", run, log)
+            wait_for(lambda: len(waiting_upserts(watcher)) >= queued,
+                     f"{queued} metric upsert(s) waiting", run, log)
+            # Still the same state: nothing else can move while the writes wait.
+            waiting, in_transaction = waiting_upserts(watcher), open_transactions(watcher)
+            requested = pipeline_env.stats()["by_operation"]
             mid_write = snapshot()
             os.killpg(run.pid, signal.SIGKILL)
         finally:
@@ -129,14 +172,25 @@ def test_a_run_killed_mid_write_and_rerun_stores_exactly_the_reference(
     while run_sessions(watcher) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert run_sessions(watcher) == {}
-
     assert run.returncode == -signal.SIGKILL
+
+    # At the kill: the queued upserts were the run's only open transactions, one account's
+    # each (the IO manager writes an account per transaction; the first one waits).
+    assert len(waiting) == queued and len(set(waiting)) == queued, waiting
+    assert sorted(filter(None, map(upsert_of, in_transaction))) == waiting, in_transaction
+    assert len(in_transaction) == queued, in_transaction
+    # A metric step not writing has not started: Airbnb was not asked for its table.
+    assert {name for name in BLOCKED if requested.get(OPERATION[name])} == set(waiting), \
+        requested
+    # Killed in the middle: listings committed, the metrics not at all.
     before = compare(expected.snapshot, mid_write)
-    # Killed in the middle: listings committed, metrics staged but not committed.
     assert before.nothing_changed_or_duplicated and set(before.lost) == set(BLOCKED), before
     after = compare(expected.snapshot, snapshot())
     assert after.nothing_changed_or_duplicated and after.lost == before.lost, str(after)
     assert all(sum(rows.values()) == 0 for name, rows in snapshot().items() if name in BLOCKED)
+    # Dagster recorded listings (its step had ended), and no metric partition.
+    assert materialized() == {"listings": work.partition_keys,
+                              **{name: set() for name in BLOCKED}}
     assert partially_materialized(expected.snapshot) == {asset: [] for asset in ASSETS}
 
     rerun = run_work(work)
