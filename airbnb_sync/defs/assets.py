@@ -18,6 +18,7 @@ import pandas as pd
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import decode_partition_keys
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
+from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
@@ -37,23 +38,18 @@ SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
 IO_MANAGER_KEY = "warehouse_io_manager"
 
 
-def sync_retry_policy(settings: Settings) -> dg.RetryPolicy:
-    """Dagster retries a failed step, with backoff, unless the failure says it cannot pass
-    (`dg.Failure(allow_retries=False)`); unexpected errors such as a lost database connection
-    are retried too."""
-    return dg.RetryPolicy(max_retries=settings.run_retries, delay=settings.run_retry_delay,
-                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+def step_retries(settings: Settings) -> StepRetries:
+    return StepRetries(max_retries=settings.run_retries, delay=settings.run_retry_delay)
 
 
-def _options(name: str, partitions_def: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy,
-             description: str, reads_listings: bool = False) -> dict[str, Any]:
-    """What the three assets share: partitions, single-run backfills, retries, checks."""
+def _options(name: str, partitions_def: dg.PartitionsDefinition, description: str,
+             reads_listings: bool = False) -> dict[str, Any]:
+    """What the three assets share: partitions, single-run backfills, checks, IO manager."""
     return {
         "name": name,
         "description": description,
         "partitions_def": partitions_def,
         "backfill_policy": dg.BackfillPolicy.single_run(),
-        "retry_policy": retry_policy,
         "check_specs": [
             dg.AssetCheckSpec(VALID_SCHEMA, asset=name, description=(
                 "The frame passed its Pandera model before it was written.")),
@@ -73,25 +69,27 @@ def weeks_of(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
 
 
 @contextmanager
-def failures_as_dagster() -> Iterator[None]:
-    """Turn our errors into a `dg.Failure` that retries only when the error says it may."""
-    try:
-        yield
-    except SyncFailed as exc:
-        raise dg.Failure(description=str(exc), metadata={
-            **_metadata(exc.report),
-            "error_classes": dg.MetadataValue.json(exc.report.error_classes())},
-            allow_retries=exc.retryable) from None
-    except Exception as exc:
-        if not hasattr(exc, "retryable"):
-            raise  # unforeseen (a lost database connection): Dagster's retry policy decides
-        raise dg.Failure(description=str(exc), allow_retries=bool(exc.retryable),
-                         metadata={"error_classes": dg.MetadataValue.json(
-                             {"*": type(exc).__name__})}) from None
+def failures_as_dagster(context: dg.AssetExecutionContext,
+                        retries: StepRetries) -> Iterator[None]:
+    """Turn our errors into a `dg.Failure`, retried only when the error says it may pass."""
+    with retries.retry_what_may_pass(context.retry_number):
+        try:
+            yield
+        except SyncFailed as exc:
+            raise dg.Failure(description=str(exc), metadata={
+                **_metadata(exc.report),
+                "error_classes": dg.MetadataValue.json(exc.report.error_classes())},
+                allow_retries=exc.retryable) from None
+        except Exception as exc:
+            if not hasattr(exc, "retryable"):
+                raise  # unforeseen (a lost database connection): retried, traceback kept
+            raise dg.Failure(description=str(exc), allow_retries=bool(exc.retryable),
+                             metadata={"error_classes": dg.MetadataValue.json(
+                                 {"*": type(exc).__name__})}) from None
 
 
-def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment,
-                table: TableSync) -> Iterator[Any]:
+def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment, table: TableSync,
+                retries: StepRetries) -> Iterator[Any]:
     """Run the table's sync and report it: output, checks, then a failure if incomplete.
 
     An incomplete run yields no output: Dagster would mark every partition of the step
@@ -99,7 +97,7 @@ def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment,
     `complete` check fails and the run fails naming the listings, so a retry completes it.
     """
     key = context.assets_def.key
-    with failures_as_dagster():
+    with failures_as_dagster(context, retries):
         try:
             result = run_table(env, table, weeks_of(context))
         except FrameValidationError as exc:
@@ -133,7 +131,7 @@ def _metadata(report: SyncReport) -> dict[str, Any]:
 
 def build_sync_assets(settings: Settings,
                       partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    retry_policy = sync_retry_policy(settings)
+    retries = step_retries(settings)
 
     def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                     airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
@@ -144,18 +142,18 @@ def build_sync_assets(settings: Settings,
 
     def listing_ids(context: dg.AssetExecutionContext,
                     listings: pd.DataFrame) -> dict[str, list[str]]:
-        with failures_as_dagster():
+        with failures_as_dagster(context, retries):
             return listing_ids_by_account(listings, list(weeks_of(context)))
 
-    @dg.asset(**_options("listings", partitions_def, retry_policy, description=(
+    @dg.asset(**_options("listings", partitions_def, description=(
         "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
         "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
     def listings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
         yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               LISTINGS)
+                               LISTINGS, retries)
 
-    @dg.asset(**_options("conversion_metrics", partitions_def, retry_policy, description=(
+    @dg.asset(**_options("conversion_metrics", partitions_def, description=(
         "Daily series from ChartQuery per listing and stay date: conversion rate and page "
         "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
         "day fetched (scraped_on); see the view conversion_metrics_latest."),
@@ -164,9 +162,9 @@ def build_sync_assets(settings: Settings,
                            airbnb: AirbnbResource, clock: SyncClock,
                            listings: pd.DataFrame) -> Iterator[Any]:
         yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               conversion_sync(listing_ids(context, listings)))
+                               conversion_sync(listing_ids(context, listings)), retries)
 
-    @dg.asset(**_options("visibility_metrics", partitions_def, retry_policy, description=(
+    @dg.asset(**_options("visibility_metrics", partitions_def, description=(
         "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
         "search-to-listing and listing-to-booking conversion, first-page impression rate, "
         "page views and first-page impressions, with Airbnb's change figures. One snapshot "
@@ -176,6 +174,6 @@ def build_sync_assets(settings: Settings,
                            airbnb: AirbnbResource, clock: SyncClock,
                            listings: pd.DataFrame) -> Iterator[Any]:
         yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               visibility_sync(listing_ids(context, listings)))
+                               visibility_sync(listing_ids(context, listings)), retries)
 
     return [listings, conversion_metrics, visibility_metrics]

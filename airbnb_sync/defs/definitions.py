@@ -56,7 +56,9 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
         sensors=[build_accounts_sensor(settings), build_failure_alerts(settings)],
         resources={
             "warehouse": warehouse,
-            IO_MANAGER_KEY: WarehouseIOManager(warehouse=warehouse, dry_run=settings.dry_run),
+            IO_MANAGER_KEY: WarehouseIOManager(
+                warehouse=warehouse, dry_run=settings.dry_run, retries=settings.run_retries,
+                retry_delay=settings.run_retry_delay),
             "airbnb": airbnb or live_airbnb(settings),
             "clock": SyncClock(),
         },

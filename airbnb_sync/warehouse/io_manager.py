@@ -18,6 +18,7 @@ from pydantic import Field
 
 from airbnb_sync.defs.partitions import decode_partition_keys
 from airbnb_sync.defs.resources import WarehouseResource
+from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.frames import to_frame
 from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
@@ -45,8 +46,27 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         default=False,
         description="Write nothing, report what would have been written (AIRBNB_SYNC_DRY_RUN).",
     )
+    retries: int = Field(default=0, description="Retries of a failed write or read "
+                         "(AIRBNB_SYNC_RUN_RETRIES), e.g. after a dropped connection.")
+    retry_delay: float = Field(default=0.0, description="AIRBNB_SYNC_RUN_RETRY_DELAY")
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        with self._step_retries(context).retry_what_may_pass(self._attempts(context)):
+            self._handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        with self._step_retries(context).retry_what_may_pass(self._attempts(context)):
+            return self._load_input(context)
+
+    def _step_retries(self, context: dg.OutputContext | dg.InputContext) -> StepRetries:
+        # The assets carry no RetryPolicy (see defs/retries.py), so the writes ask for theirs.
+        return StepRetries(max_retries=self.retries, delay=self.retry_delay)
+
+    @staticmethod
+    def _attempts(context: dg.OutputContext | dg.InputContext) -> int:
+        return context.step_context.previous_attempt_count
+
+    def _handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         table_name = context.asset_key.path[-1]
         metric_table(table_name)
         if not isinstance(obj, pd.DataFrame):
@@ -83,7 +103,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             "accounts_written": dg.MetadataValue.json(accounts),
         })
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def _load_input(self, context: dg.InputContext) -> pd.DataFrame:
         table_name = context.asset_key.path[-1]
         metric_table(table_name)
         weeks_by_account = _partitions(context)

@@ -21,14 +21,14 @@ Both executors run, to show the difference:
 
 - in-process (the default) runs every step in the CLI's process; its only children are
   Dagster's compute-log `tail` processes and their watchdogs (`watch_orphans.py`), which end
-  when it dies. SIGKILL: passes. SIGTERM: fails, a finding in the sync's Dagster glue (see
-  INTERRUPT_BECOMES_RETRY): the interrupt is turned into a retry of the interrupted step and
-  the run goes on with the other steps, so the command keeps talking to Airbnb.
+  when it dies. SIGKILL and SIGTERM both stop it. (SIGTERM used to become a retry of the
+  interrupted step, the run going on with the other steps, while the assets carried a
+  RetryPolicy: Dagster turns interrupts of such steps into retries; see defs/retries.py.)
 - multiprocess runs each step in a child process. SIGTERM: passes, the CLI stops launching
   steps and forwards the termination to the running ones. SIGKILL: fails (see
   ORPHANED_STEPS): the step process is orphaned and syncs on, to the end of its step.
 
-The failing cases are strict expected failures, so a fix is noticed. SQLite is enough: what
+The failing case is a strict expected failure, so a fix is noticed. SQLite is enough: what
 is checked is processes and requests, not the database.
 """
 
@@ -59,14 +59,6 @@ EXECUTORS: dict[str, dict[str, Any]] = {
     "in_process": {},  # the default: no execution config at all
     "multiprocess": {"execution": {"config": {"multiprocess": {}}}},
 }
-INTERRUPT_BECOMES_RETRY = (
-    "SIGTERM (and Ctrl-C's SIGINT) does not stop an in-process run: Dagster raises the "
-    "interrupt inside the step, and because the assets carry a RetryPolicy "
-    "(defs/assets.py sync_retry_policy), op_execution_error_boundary turns it into a "
-    "RetryRequested ('respect retry policy when interrupts occur'); the in-process executor "
-    "then runs the remaining steps (visibility_metrics: every request) and retries the "
-    "interrupted one after AIRBNB_SYNC_RUN_RETRY_DELAY. With retries at 0 the step fails "
-    "but the other steps still run. The multiprocess executor stops launching steps instead.")
 ORPHANED_STEPS = (
     "Dagster's multiprocess executor runs each step in a child process that nothing ties to "
     "the CLI's life: after a SIGKILL of the CLI pid the step process (reparented to init) "
@@ -74,8 +66,7 @@ ORPHANED_STEPS = (
     "Airbnb until its sync ends, then writes its rows and records its partitions "
     "materialized. SIGTERM is fine: the CLI forwards it.")
 SIGNALS = [
-    pytest.param("in_process", signal.SIGTERM, id="in_process-sigterm",
-                 marks=pytest.mark.xfail(strict=True, reason=INTERRUPT_BECOMES_RETRY)),
+    pytest.param("in_process", signal.SIGTERM, id="in_process-sigterm"),
     pytest.param("in_process", signal.SIGKILL, id="in_process-sigkill"),
     pytest.param("multiprocess", signal.SIGTERM, id="multiprocess-sigterm"),
     pytest.param("multiprocess", signal.SIGKILL, id="multiprocess-sigkill",
