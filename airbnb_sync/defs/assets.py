@@ -7,7 +7,7 @@ IO manager upserts it), the `valid_schema` and `complete` checks, and a `Failure
 """
 
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -36,6 +36,7 @@ VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
 SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
 IO_MANAGER_KEY = "warehouse_io_manager"
+ListingIds = dict[str, list[str]]
 
 
 def step_retries(settings: Settings) -> StepRetries:
@@ -140,8 +141,7 @@ def build_sync_assets(settings: Settings,
                                airbnb=airbnb.client_factory(settings), now=clock.now(),
                                log=context.log, run_id=context.run_id)
 
-    def listing_ids(context: dg.AssetExecutionContext,
-                    listings: pd.DataFrame) -> dict[str, list[str]]:
+    def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame) -> ListingIds:
         with failures_as_dagster(context, retries):
             return listing_ids_by_account(listings, list(weeks_of(context)))
 
@@ -153,27 +153,27 @@ def build_sync_assets(settings: Settings,
         yield from materialize(context, environment(context, warehouse, airbnb, clock),
                                LISTINGS, retries)
 
-    @dg.asset(**_options("conversion_metrics", partitions_def, description=(
+    def metric_asset(name: str, description: str,
+                     table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
+        """A metric table: it syncs the listings that `listings` stored for the same weeks."""
+
+        @dg.asset(**_options(name, partitions_def, description=description, reads_listings=True))
+        def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                   airbnb: AirbnbResource, clock: SyncClock,
+                   listings: pd.DataFrame) -> Iterator[Any]:
+            yield from materialize(context, environment(context, warehouse, airbnb, clock),
+                                   table_sync(listing_ids(context, listings)), retries)
+
+        return metric
+
+    conversion_metrics = metric_asset("conversion_metrics", (
         "Daily series from ChartQuery per listing and stay date: conversion rate and page "
         "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
-        "day fetched (scraped_on); see the view conversion_metrics_latest."),
-        reads_listings=True))
-    def conversion_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                           airbnb: AirbnbResource, clock: SyncClock,
-                           listings: pd.DataFrame) -> Iterator[Any]:
-        yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               conversion_sync(listing_ids(context, listings)), retries)
-
-    @dg.asset(**_options("visibility_metrics", partitions_def, description=(
+        "day fetched (scraped_on); see the view conversion_metrics_latest."), conversion_sync)
+    visibility_metrics = metric_asset("visibility_metrics", (
         "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
         "search-to-listing and listing-to-booking conversion, first-page impression rate, "
         "page views and first-page impressions, with Airbnb's change figures. One snapshot "
-        "per day fetched (scraped_on); see the view visibility_metrics_latest."),
-        reads_listings=True))
-    def visibility_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                           airbnb: AirbnbResource, clock: SyncClock,
-                           listings: pd.DataFrame) -> Iterator[Any]:
-        yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               visibility_sync(listing_ids(context, listings)), retries)
+        "per day fetched (scraped_on); see the view visibility_metrics_latest."), visibility_sync)
 
     return [listings, conversion_metrics, visibility_metrics]
