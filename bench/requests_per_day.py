@@ -69,9 +69,11 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
         for day in (first_day + timedelta(days=i) for i in range(days)):
             simulator.configure(today=day)
             before = _requests(simulator)
-            tick = schedule.evaluate_tick(dg.build_schedule_context(
-                instance=instance, resources={"warehouse": warehouse},
-                scheduled_execution_time=datetime.combine(day, time(5), tzinfo=UTC)))
+            with dg.build_schedule_context(
+                    instance=instance, resources={"warehouse": warehouse},
+                    scheduled_execution_time=datetime.combine(day, time(5),
+                                                              tzinfo=UTC)) as context:
+                tick = schedule.evaluate_tick(context)
             for request in tick.run_requests:
                 result = job.execute_in_process(
                     instance=instance, tags=request.tags, raise_on_error=False,

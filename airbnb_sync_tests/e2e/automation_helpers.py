@@ -20,20 +20,22 @@ def resources(today: date | None = None) -> dict[str, dg.ConfigurableResource]:
 
 
 def tick_schedule(day: date) -> dg.ScheduleExecutionData:
-    context = dg.build_schedule_context(
-        instance=dg.DagsterInstance.get(), resources=resources(day),
-        scheduled_execution_time=datetime.combine(day, time(5), tzinfo=UTC))
     schedule = build_definitions(load_settings()).get_schedule_def("daily_insights_sync")
-    return schedule.evaluate_tick(context)
+    # A context with resources enters the instance: `with` leaves it, or Dagster's
+    # definitions-state context variable keeps pointing at it after it is gone.
+    with dg.build_schedule_context(
+            instance=dg.DagsterInstance.get(), resources=resources(day),
+            scheduled_execution_time=datetime.combine(day, time(5), tzinfo=UTC)) as context:
+        return schedule.evaluate_tick(context)
 
 
 def tick_accounts_sensor(today: date, cursor: str | None = None) -> SensorExecutionData:
     """One tick; its partition requests are applied to the instance as the daemon would."""
     instance = dg.DagsterInstance.get()
-    context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                      resources=resources(today))
     sensor = build_definitions(load_settings()).get_sensor_def("accounts_sensor")
-    result = sensor.evaluate_tick(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources=resources(today)) as context:
+        result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name,
