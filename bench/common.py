@@ -147,25 +147,60 @@ def _rss_bytes(pid: int) -> int:
     return resident * PAGE_SIZE
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants, summed (Linux /proc)."""
-    total, pending = 0, [pid]
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def tree_rss_bytes(pid: int, exclude_forks: bool = False) -> int:
+    """Resident memory of a process and all its descendants, summed (Linux /proc).
+
+    With `exclude_forks`, a child still running its parent's command line (forked, not yet
+    exec'd) is not added, its own children are: until it execs, its pages are the parent's,
+    shared copy-on-write, and its RSS counts them a second time. A run forks `tail -F` and
+    Dagster's watch_orphans.py this way; on a busy machine a sample can land between fork and
+    exec. (A child that forks and never execs, as multiprocessing's "fork" start method does,
+    would not be counted at all: Dagster's multiprocess executor spawns, so it execs.)"""
+    total, pending = 0, [(pid, None if exclude_forks else b"")]
     while pending:
-        current = pending.pop()
-        total += _rss_bytes(current)
-        pending.extend(_children(current))
+        current, parent_cmdline = pending.pop()
+        cmdline = _cmdline(current) if exclude_forks else b""
+        if not (exclude_forks and parent_cmdline is not None and cmdline == parent_cmdline):
+            total += _rss_bytes(current)
+        pending.extend((child, cmdline) for child in _children(current))
     return total
 
 
 class TreeMemorySampler:
-    """The peak summed RSS of each of several process trees, over the samples taken."""
+    """The peak summed RSS of each of several process trees, over the samples taken, and the
+    peak of all of them together (the trees' RSS summed at the same sample); `exclude_forks`
+    as in tree_rss_bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, exclude_forks: bool = False) -> None:
         self.peaks: dict[int, int] = {}
+        self.peak_total = 0
+        self.exclude_forks = exclude_forks
 
     def sample(self, pids: Sequence[int]) -> None:
+        total = 0
         for pid in pids:
-            self.peaks[pid] = max(self.peaks.get(pid, 0), tree_rss_bytes(pid))
+            rss = tree_rss_bytes(pid, self.exclude_forks)
+            total += rss
+            self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+        self.peak_total = max(self.peak_total, total)
+
+
+def meminfo_bytes() -> dict[str, int]:
+    """/proc/meminfo in bytes (MemTotal, MemAvailable, ...), for what a machine can hold."""
+    found: dict[str, int] = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            found[name] = int(fields[0]) * (1024 if fields[1:] == ["kB"] else 1)
+    return found
 
 
 def mib(count: int | float) -> float:
@@ -224,7 +259,8 @@ def default_executor() -> str:
 
 @dataclass
 class RunOutcome:
-    """One CLI run: exit code, wall time from start to exit, and its memory."""
+    """One CLI run: exit code, wall time from start to exit, its memory, and the CPU time of
+    the process and the descendants it waited for (user + system)."""
 
     account_id: str
     exit_code: int
@@ -232,6 +268,7 @@ class RunOutcome:
     peak_tree_rss: int
     peak_process_rss: int
     output_tail: str
+    cpu_seconds: float = 0.0
 
 
 class SyncBench:
@@ -297,10 +334,11 @@ class SyncBench:
         return 0 if entry is None else int(entry["requests"])
 
     def run_all(self, commands: dict[str, list[str]], sample_every: float = 0.2,
-                ) -> list[RunOutcome]:
+                sampler: TreeMemorySampler | None = None) -> list[RunOutcome]:
         """Start every command at once, as a run queue would launch them, and wait for all;
-        each run's wall time is measured from its start to its exit."""
-        sampler = TreeMemorySampler()
+        each run's wall time is measured from its start to its exit. Pass a sampler to read
+        more than each run's peak afterwards (e.g. the peak of all runs together)."""
+        sampler = sampler if sampler is not None else TreeMemorySampler()
         started: dict[int, tuple[str, float, Any]] = {}
         for account_id, command in commands.items():
             output = open(self.folder / f"run-{account_id}.log", "w+b")  # noqa: SIM115
@@ -324,7 +362,8 @@ class SyncBench:
             output.close()
             outcomes.append(RunOutcome(
                 account_id, os.waitstatus_to_exitcode(status), time.monotonic() - began,
-                sampler.peaks.get(pid, 0), usage.ru_maxrss * 1024, tail))
+                sampler.peaks.get(pid, 0), usage.ru_maxrss * 1024, tail,
+                usage.ru_utime + usage.ru_stime))
         return outcomes
 
 

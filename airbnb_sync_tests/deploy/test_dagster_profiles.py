@@ -15,12 +15,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.remote_origin import GrpcServerCodeLocationOrigin
+from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.workspace.load import location_origins_from_yaml_paths
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 from database_servers import fresh_server_database
 from deploy_helpers import (
+    DEPLOY,
     PRODUCTION_PROFILE,
     PRODUCTION_WORKSPACE,
     REPO,
@@ -28,8 +32,21 @@ from deploy_helpers import (
     clean_environment,
 )
 
+from airbnb_sync.defs.schedules import ACCOUNT_TAG
+
 LOCAL_PROFILE = REPO / "dagster.yaml"
 LOCAL_WORKSPACE = REPO / "workspace.yaml"
+HELM_VALUES = DEPLOY / "kubernetes" / "values.yaml"
+
+# Run slots, from bench/capacity.py (32 runs at once, 10 listings each, on a 2-core machine
+# with 24,105 MiB; /work/bench-after/capacity.json): a sync run's whole process tree peaks at
+# 271 MiB, and 800 accounts x 10 listings need 20 slots to finish a day's runs within 24 h.
+# The memory budget that production.yaml's comment states, in MiB:
+MEASURED_RUN_MIB = 271
+MACHINE_MIB = 24_105
+RESERVED_MIB = {"timescaledb": 8192, "dagster_webserver": 1024, "dagster_daemon": 1024,
+                "dagster_code_server": 1024, "system_and_page_cache": 2048}
+DAILY_SLOTS_NEEDED = 20
 
 
 def validated(profile: Path, home: Path, text: str | None = None) -> dict[str, Any]:
@@ -59,6 +76,47 @@ def test_production_profile_is_postgres_from_the_environment(tmp_path: Path):
     # Only crashed run workers are retried; failed steps are the assets' RetryPolicy's job.
     assert config["run_retries"] == {"enabled": True, "max_retries": 2,
                                      "retry_on_asset_or_op_failure": False}
+
+
+def run_queue(config: dict[str, Any]) -> tuple[int, dict[str, dict[str, Any]]]:
+    runs = config["concurrency"]["runs"]
+    return runs["max_concurrent_runs"], {limit["key"]: limit
+                                         for limit in runs["tag_concurrency_limits"]}
+
+
+def test_production_slots_fit_the_measured_memory_budget(tmp_path: Path):
+    slots, limits = run_queue(validated(PRODUCTION_PROFILE, tmp_path))
+    used = slots * MEASURED_RUN_MIB + sum(RESERVED_MIB.values())
+    assert used <= MACHINE_MIB
+    # The daily sync of 800 accounts finishes within the day even while a backfill runs.
+    assert slots - limits["dagster/backfill"]["limit"] >= DAILY_SLOTS_NEEDED
+    # The comment states the same budget.
+    comment = PRODUCTION_PROFILE.read_text()
+    assert f"{slots} runs x {MEASURED_RUN_MIB} (" in comment
+    assert f"{used:,} of {MACHINE_MIB:,}" in comment
+
+
+@pytest.mark.parametrize("profile", [LOCAL_PROFILE, PRODUCTION_PROFILE],
+                         ids=["local", "production"])
+def test_the_queue_launches_one_run_per_account_at_a_time(tmp_path: Path, profile: Path):
+    slots, limits = run_queue(validated(profile, tmp_path))
+    assert limits[ACCOUNT_TAG] == {"key": ACCOUNT_TAG, "value": {"applyLimitPerUniqueValue": True},
+                                   "limit": 1}
+    # What Dagster's queue daemon asks of every queued run before it launches it.
+    running = [DagsterRun(job_name="sync", tags={ACCOUNT_TAG: "111"})]
+    counter = TagConcurrencyLimitsCounter(list(limits.values()), running)
+    assert counter.is_blocked(DagsterRun(job_name="sync", tags={ACCOUNT_TAG: "111"}))
+    assert not counter.is_blocked(DagsterRun(job_name="sync", tags={ACCOUNT_TAG: "222"}))
+    assert 0 < limits["dagster/backfill"]["limit"] < slots
+
+
+def test_local_profile_and_helm_values_have_the_production_run_slots(tmp_path: Path):
+    production = validated(PRODUCTION_PROFILE, tmp_path)["concurrency"]
+    assert validated(LOCAL_PROFILE, tmp_path)["concurrency"] == production
+    queue = yaml.safe_load(HELM_VALUES.read_text())["dagsterDaemon"]["runCoordinator"][
+        "config"]["queuedRunCoordinator"]
+    assert queue["maxConcurrentRuns"] == production["runs"]["max_concurrent_runs"]
+    assert queue["tagConcurrencyLimits"] == production["runs"]["tag_concurrency_limits"]
 
 
 def test_a_misspelt_profile_is_refused(tmp_path: Path):
