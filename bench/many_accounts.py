@@ -1,5 +1,5 @@
 """Many accounts at once: 8 hosts synced by 8 concurrent runs, as the run queue launches them
-(the production profile allows 8 concurrent runs), paced at 0.2 s, the simulator answering
+(a round of 8 of the production profile's 32 run slots), paced at 0.2 s, the simulator answering
 after 50 ms.
 
 Each run is Dagster's command line for one host's first sync (10 listings, 51 weeks by
