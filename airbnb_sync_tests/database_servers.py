@@ -2,7 +2,7 @@
 
 Kept apart from conftest.py so that tests can import the skip-or-fail rule and test it.
 Locally a missing server skips its tests; under CI it fails them, so a CI run can never go
-green by silently skipping PostgreSQL or TimescaleDB (DESIGN.md section 6).
+green by silently skipping PostgreSQL or TimescaleDB (README: Tests).
 """
 
 from __future__ import annotations

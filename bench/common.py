@@ -235,7 +235,7 @@ EXECUTORS = ("default", "in_process", "multiprocess")
 
 def materialize_command(account_id: str, first: date, last: date,
                         executor: str = "default") -> list[str]:
-    """The documented way to sync a range of weeks of one account (DESIGN.md §5); an executor
+    """The documented way to sync a range of weeks of one account (README: Syncing); an executor
     other than "default" is picked by run config (the Definitions' executor accepts either)."""
     from airbnb_sync.defs.partitions import partition_key
 

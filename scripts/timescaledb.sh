@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local TimescaleDB without Docker (DESIGN.md section 7).
+# Local TimescaleDB without Docker (README: Tests).
 #
 # Debian 12 has no TimescaleDB package, so we debootstrap a Debian 13 (trixie) root with
 # PostgreSQL 17 + TimescaleDB 2.19 and run the server inside it with chroot. The root is cached

@@ -31,7 +31,7 @@ CLIENT_NAMES: dict[Operation, str] = {
 # The two metric groups that ChartQuery and ListOfMetricsQuery are asked for.
 METRIC_GROUPS: tuple[str, str] = ("conversion_rate", "p3_impressions")
 
-# Which metrics ListOfMetricsQuery returns for each group (DESIGN.md §3 column names).
+# Which metrics ListOfMetricsQuery returns for each group (README: The warehouse column names).
 LIST_OF_METRICS_NAMES: dict[str, tuple[str, ...]] = {
     "conversion_rate": (
         "conversion_rate",

@@ -1,4 +1,4 @@
-"""Airbnb response JSON -> tidy records with the column names of the warehouse (DESIGN.md §3).
+"""Airbnb response JSON -> tidy records with the warehouse's column names (README: The warehouse).
 
 Nothing from Airbnb is trusted: every raw response is validated against its JSON Schema in
 `schemas/` before it is read, and the records built from it are checked as a frame against

@@ -2,7 +2,7 @@
 one-line argument parser, how a command plugs into the entry point, and the one line an
 error becomes.
 
-Exit codes are a contract (DESIGN.md §5): 0 success, 2 bad input (one line on stderr saying
+Exit codes are a contract (README: Syncing): 0 success, 2 bad input (one line on stderr saying
 what is wrong and how to fix it, nothing changed), 1 an operation that failed (an expired
 session, an unreachable database). Expected errors never print a traceback.
 """

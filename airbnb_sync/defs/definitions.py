@@ -21,7 +21,7 @@ from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
-# Single-run backfills are what DESIGN.md §2 builds on; Dagster still labels them beta.
+# Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 # One process per run: the lease serializes an account's requests anyway, so a process per

@@ -1,4 +1,4 @@
-"""Week (Sunday..Saturday) x account partitions of every asset (DESIGN.md §2).
+"""Week (Sunday..Saturday) x account partitions of every asset (README: How it works).
 
 Dagster orders the dimensions of a multi-partition by name, so keys read `account|week`
 (`123456|2025-06-01`) and a range `A|w1...A|w2` is a run of weeks of one account, which is

@@ -1,8 +1,8 @@
 """The daily schedule: every active account refreshed under the tiered policy.
 
 Which weeks to ask for is `sync.refresh.RefreshPolicy`; this module turns its ranges into run
-requests. Every run covers one account's contiguous range of weeks (range tags, DESIGN.md §2)
-and carries the account in `ACCOUNT_TAG`.
+requests. Every run covers one account's contiguous range of weeks (range tags; README: How it
+works) and carries the account in `ACCOUNT_TAG`.
 """
 
 

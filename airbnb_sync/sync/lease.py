@@ -1,7 +1,7 @@
 """The per-account lease: whoever talks to Airbnb for an account holds it meanwhile.
 
 The three assets may run in parallel processes, and range runs from backfills carry no
-partition tags that a run queue could serialize on (DESIGN.md §2). So requests of one
+partition tags that a run queue could serialize on (README: How it works). So requests of one
 account are serialized here: a PostgreSQL advisory lock, or a file lock next to a SQLite
 warehouse. The account's shared request state (when it may next send, which anchor day
 Airbnb counts from) lives in the `request_pacing` table, read and written under the lease.

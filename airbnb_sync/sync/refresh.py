@@ -27,7 +27,7 @@ WeekRange = tuple[date, date]
 
 @dataclass(frozen=True)
 class RefreshPolicy:
-    """The tiers, in weeks relative to the current week (DESIGN.md §4 settings)."""
+    """The tiers, in weeks relative to the current week (README: Settings settings)."""
 
     lookback_weeks: int
     near_ahead_weeks: int

@@ -1,4 +1,4 @@
-"""The words an insight table is declared with (DESIGN.md §3), free of pandas and Pandera.
+"""The words an insight table is declared with (README: The warehouse), free of pandas and Pandera.
 
 An insight table is declared once, in `warehouse.tables`, as an `InsightTable` of `Field`s, each
 holding a `Kind` of value. Three artifacts are derived from that one declaration, so they cannot

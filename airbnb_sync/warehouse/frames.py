@@ -131,7 +131,7 @@ _GATES: dict[str, pa.DataFrameSchema] = {
     name: frame_schema(declared, coerce=False) for name, declared in INSIGHT_TABLES.items()
 }
 
-# Column order of each frame, as declared (DESIGN.md §3 order, key first).
+# Column order of each frame, as declared (README: The warehouse order, key first).
 COLUMNS: dict[str, tuple[str, ...]] = {
     name: declared.columns for name, declared in INSIGHT_TABLES.items()
 }

@@ -1,9 +1,9 @@
 """The Dagster IO manager that upserts asset frames into the warehouse and reads them back.
 
-Custom because Dagster's database IO managers fail on dynamic partitions and there is none
-for PostgreSQL (DESIGN.md §2). A run may cover any rectangle of account x week partitions, so
-partitions are always decoded from `asset_partition_keys`, the one attribute that works for
-every shape. Each account is written in its own transaction.
+Custom because Dagster's database IO managers fail on dynamic partitions (Dagster bug #32631)
+and there is none for PostgreSQL. A run may cover any rectangle of account x week partitions,
+so partitions are always decoded from `asset_partition_keys`, the one attribute that works
+for every shape. Each account is written in its own transaction.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The warehouse's tables (DESIGN.md §3): the insight tables declared once, and their SQLAlchemy
-Core tables derived from that declaration; the plain tables in SQLAlchemy directly.
+"""The warehouse's tables (README: The warehouse): the insight tables declared once, and
+their SQLAlchemy Core tables derived from that declaration; the plain tables in SQLAlchemy directly.
 
 `INSIGHT_TABLES` is the one declaration of `listings`, `conversion_metrics` and
 `visibility_metrics`: `warehouse.frames` derives their Pandera schemas from it and

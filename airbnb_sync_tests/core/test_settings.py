@@ -17,7 +17,7 @@ from airbnb_sync.core.settings import HASH_VARIABLES, SettingsError, load_settin
 
 OTHER_HASH = "0123456789abcdef" * 4
 
-# Every variable of DESIGN.md §4 plus the extra tuning ones, with its documented default.
+# Every variable of README: Settings plus the extra tuning ones, with its documented default.
 DEFAULTS: dict[str, tuple[str, object]] = {
     "AIRBNB_SYNC_SECRET_KEY": ("secret_keys", ()),
     "AIRBNB_BASE_URL": ("airbnb_base_url", "https://www.airbnb.com"),

@@ -245,7 +245,7 @@ def test_range_backfill_from_the_ui_runs_on_the_production_profile(databases, tm
 
             runs = backfill["runs"]
             assert [run["status"] for run in runs] == ["SUCCESS"], describe(processes)
-            # One run for the account's whole range (DESIGN.md §2), not one per week.
+            # One run for the account's whole range (README: How it works), not one per week.
             tags = {tag["key"]: tag["value"] for tag in runs[0]["tags"]}
             assert tags["dagster/asset_partition_range_start"] == partition_key(ACCOUNT, weeks[0])
             assert tags["dagster/asset_partition_range_end"] == partition_key(ACCOUNT, weeks[-1])

@@ -127,7 +127,7 @@ def test_plain_cookie_is_nowhere_at_rest(pipeline_env, dagster_home):
 
 
 def materialize_command(account_id: str, first: date, last: date) -> list[str]:
-    """DESIGN.md §5's command-line contract for a range of one account."""
+    """README: Syncing's command-line contract for a range of one account."""
     return [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
             "-m", "airbnb_sync.definitions",
             "--select", "listings,conversion_metrics,visibility_metrics",

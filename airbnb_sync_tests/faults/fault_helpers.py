@@ -33,7 +33,7 @@ from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.tables import METRIC_TABLES, accounts, key_columns
 
 ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
-# The warehouse contract's tables (DESIGN.md §3). Timestamps are wall-clock (when a row was
+# The warehouse contract's tables (README: The warehouse). Timestamps are wall-clock (when a row was
 # written or checked) and differ between any two runs; calendar days (scraped_on) are data.
 # Credentials are Fernet tokens, different at every encryption of the same cookie.
 SNAPSHOT_TABLES = {"accounts": accounts, **{name: METRIC_TABLES[name] for name in ASSETS}}
@@ -90,7 +90,7 @@ def run_work(work: Work) -> ExecuteInProcessResult:
 
 
 def materialize_command(work: Work, **run_config: Any) -> list[str]:
-    """DESIGN.md §5's command line for the work, as an operator would type it (plus the
+    """README: Syncing's command line for the work, as an operator would type it (plus the
     pinned day, and `run_config` sections such as `execution`)."""
     return [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
             "-m", "airbnb_sync.definitions", "--select", ",".join(ASSETS),

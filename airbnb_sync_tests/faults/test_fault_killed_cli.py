@@ -1,6 +1,6 @@
 """Killing `dagster asset materialize` mid-sync leaves no worker talking to Airbnb.
 
-An operator who stops the documented command (DESIGN.md §5) with `kill` (SIGTERM) or
+An operator who stops the documented command (README: Syncing) with `kill` (SIGTERM) or
 `kill -9` (SIGKILL) of its pid expects the sync to stop: nothing left running that still
 sends requests on the account's session, holds its lease, or writes to the warehouse. The
 test starts the command against the simulator, with latency on every answer so that the run

@@ -56,7 +56,7 @@ def base_table(selection: Selection) -> sa.Table:
 
 
 def latest_view_name(table_name: str) -> str | None:
-    """The view that keeps the newest scraped_on per key (DESIGN.md §3), None for listings."""
+    """The view keeping the newest scraped_on per key (README: The warehouse); None for listings."""
     names = [view for view, (source, _key) in LATEST_VIEWS.items() if source == table_name]
     return names[0] if names else None
 
