@@ -333,6 +333,19 @@ class SyncBench:
         entry = self.simulator.stats()["accounts"].get(account_id)
         return 0 if entry is None else int(entry["requests"])
 
+    def run_all_successfully(self, commands: dict[str, list[str]],
+                             sampler: TreeMemorySampler | None = None,
+                             ) -> tuple[list[RunOutcome], float]:
+        """`run_all`, and its wall time; stop the benchmark if any run failed."""
+        started = time.monotonic()
+        outcomes = self.run_all(commands, sampler=sampler)
+        wall = time.monotonic() - started
+        failed = [outcome for outcome in outcomes if outcome.exit_code != 0]
+        if failed:
+            raise SystemExit(f"{len(failed)} run(s) failed, e.g. {failed[0].account_id}:\n"
+                             f"{failed[0].output_tail}")
+        return outcomes, wall
+
     def run_all(self, commands: dict[str, list[str]], sample_every: float = 0.2,
                 sampler: TreeMemorySampler | None = None) -> list[RunOutcome]:
         """Start every command at once, as a run queue would launch them, and wait for all;
