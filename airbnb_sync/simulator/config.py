@@ -47,7 +47,8 @@ class SimulatorConfig:
     - horizon_days: days before and after today that are served; other days are omitted.
       182, like the earlier tool's limit: the week 25 weeks after the current one ends at
       most 181 days ahead, and Airbnb serves it.
-    - latency_ms: added to every API answer.
+    - latency_ms: how long every API answer takes, counted from the request's arrival (the
+      simulator's own work included, as Airbnb's answer time includes Airbnb's).
     - rate_limit, rate_burst: token bucket per account (requests per second; 0 = no limit).
     - fault_rate: transient faults (5xx, malformed JSON, truncated body) split evenly;
       error_rate, malformed_rate, truncate_rate: each of those on its own;

@@ -149,8 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:  # a simulator bug must not look like a hung Airbnb
                 logger.exception("simulator failed on %s", path)
                 answer = json_answer(500, responses.error("simulator error", "INTERNAL"))
-            if config.latency_ms:
-                time.sleep(config.latency_ms / 1000)
+            # Airbnb's answer time includes Airbnb's own work: so does the simulator's.
+            remaining = config.latency_ms / 1000 - (time.time() - started)
+            if remaining > 0:
+                time.sleep(remaining)
         # Logged as finished just before the bytes leave: whoever reads the log after the
         # answer arrived finds it complete.
         self._send(answer, before_body=lambda: simulator.state.finish(

@@ -166,23 +166,34 @@ def _log_wait(account_id: str, started: float) -> None:
 
 class DatabasePacingStore:
     """The account's "next request not before" time, shared between processes. Asked before
-    every request, it also makes sure the account's lease is still held (see LeaseLost)."""
+    every request, it also makes sure the account's lease is still held (see LeaseLost).
+
+    Make one per holding of the lease, as a sync does: only the lease holder moves the time,
+    so it is read from the database once and then known here (every change is written
+    through for the next holder), which spares each request a round trip."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
+        self._known: dict[str, float | None] = {}
 
     def get(self, account_id: str) -> float | None:
         ensure_lease_held(self._engine, account_id)
+        if account_id not in self._known:
+            self._known[account_id] = self._read(account_id)
+        return self._known[account_id]
+
+    def set(self, account_id: str, epoch: float) -> None:
+        _upsert(self._engine, account_id,
+                not_before=datetime.fromtimestamp(epoch, tz=UTC))
+        self._known[account_id] = epoch
+
+    def _read(self, account_id: str) -> float | None:
         with self._engine.connect() as connection:
             value = connection.execute(
                 sa.select(request_pacing.c.not_before)
                 .where(request_pacing.c.account_id == account_id)
             ).scalar_one_or_none()
         return None if value is None else _as_utc(value).timestamp()
-
-    def set(self, account_id: str, epoch: float) -> None:
-        _upsert(self._engine, account_id,
-                not_before=datetime.fromtimestamp(epoch, tz=UTC))
 
 
 def load_anchor_day(engine: sa.Engine, account_id: str, today: date) -> date | None:

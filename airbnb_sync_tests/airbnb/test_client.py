@@ -265,6 +265,26 @@ def test_headers_and_body_are_what_airbnbs_web_client_sends(header_recorder: Any
                                          "x-airbnb-client-trace-id", "x-client-request-id"}
 
 
+@pytest.mark.parametrize("bypassed", [False, True], ids=["proxied", "no_proxy"])
+def test_the_proxy_of_the_environment_is_used_unless_no_proxy_names_the_host(
+        simulator: Simulator, monkeypatch: pytest.MonkeyPatch, bypassed: bool) -> None:
+    """The client resolves the environment's proxy settings once (not per request): they
+    must still apply. A second simulator plays the HTTP proxy (it answers the absolute URL
+    a proxy receives), so the request is seen by exactly one of the two."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Simulator(SimulatorConfig(api_key=API_KEY)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        if bypassed:
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        with client_for(simulator.url) as client:
+            client.listings_section()
+            client.listings_section()
+        through_proxy = proxy.stats()["total_requests"]
+    assert (through_proxy, simulator.stats()["total_requests"]) == ((0, 2) if bypassed
+                                                                    else (2, 0))
+
+
 def test_requests_of_an_account_are_spaced_by_the_interval(simulator: Simulator) -> None:
     with client_for(simulator.url, AIRBNB_SYNC_MIN_REQUEST_INTERVAL="0.1") as client:
         for _ in range(6):

@@ -514,6 +514,18 @@ def test_many_clients_are_served_at_once() -> None:
     assert {a: stats["accounts"][a]["requests"] for a in accounts} == dict.fromkeys(accounts, 3)
 
 
+def test_the_latency_includes_the_simulators_own_work() -> None:
+    """Like Airbnb's answer time, the latency counts from the request's arrival: work done
+    meanwhile (here a hook standing in for a slow answer) is not added on top of it."""
+    with Simulator(SimulatorConfig(today=TODAY, latency_ms=600)) as sim:
+        sim.on_request(lambda _sim, _record: time.sleep(0.5))
+        started = time.monotonic()
+        assert call(sim, Operation.LISTINGS_SECTION).status_code == 200
+        elapsed = time.monotonic() - started
+    # Added on top, the answer would take 1.1 s; counted from arrival, 0.6 s plus scheduling.
+    assert 0.6 <= elapsed < 1.0
+
+
 def test_the_control_endpoint_changes_knobs_and_reports(sim: Simulator) -> None:
     changed = requests.post(f"{sim.url}/_sim/config", json={"latency_ms": 150,
                                                             "anchor_shift_days": -1}, timeout=5)
