@@ -141,3 +141,23 @@ def _has_timescaledb(url: str) -> bool:
     with sa.create_engine(url, poolclass=NullPool).connect() as connection:
         return connection.exec_driver_sql(
             "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'").scalar() > 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_demos_first_fresh_failure_is_the_other_host_not_yet_synced(pipeline_env) -> None:
+    """README, Quick start: what the first run's failed `fresh` check means."""
+    first, last = weeks_ending_now(2)
+
+    def fresh_checks(account_id: str) -> dict[str, tuple[bool, object]]:
+        result = run_range(account_id, first, last)
+        assert result.success
+        return {evaluation.asset_key.path[-1]: (
+                    evaluation.passed, evaluation.metadata["stale_accounts"].value)
+                for evaluation in result.get_asset_check_evaluations()
+                if evaluation.check_name == "fresh"}
+
+    first_run = fresh_checks(HOSTS[0])
+    assert set(first_run) == {"listings", "conversion_metrics", "visibility_metrics"}
+    assert all(passed is False and stale == {HOSTS[1]: "never"}
+               for passed, stale in first_run.values()), first_run
+    assert all(passed and stale == {} for passed, stale in fresh_checks(HOSTS[1]).values())
