@@ -166,6 +166,31 @@ def test_reupserts_into_compressed_chunks_change_nothing_and_duplicate_nothing(
             f'FROM airbnb."{table_name}_latest"').one()
     assert tuple(latest) == (first.inserted, 999, 999)
 
+    # The compression policy compresses again what the upserts decompressed (README).
+    assert partially_compressed_chunks(warehouse, table_name) > 0
+    run_compression_policy(warehouse, table_name)
+    assert partially_compressed_chunks(warehouse, table_name) == 0
+    assert rows_of(warehouse, table_name) == after
+
+
+def run_compression_policy(engine: sa.Engine, table_name: str) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        job_id = connection.execute(sa.text(
+            "SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_schema = 'airbnb' "
+            "AND hypertable_name = :table AND proc_name = 'policy_compression'"),
+            {"table": table_name}).scalar_one()
+        connection.execute(sa.text("CALL run_job(:job_id)"), {"job_id": job_id})
+
+
+def partially_compressed_chunks(engine: sa.Engine, table_name: str) -> int:
+    """Chunks with rows written after compression (TimescaleDB's chunk status flag 8)."""
+    with engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT count(*) FROM _timescaledb_catalog.chunk c "
+            "JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id "
+            "WHERE h.schema_name = 'airbnb' AND h.table_name = :table "
+            "AND NOT c.dropped AND c.status & 8 = 8"), {"table": table_name}).scalar_one()
+
 
 def test_migrations_apply_on_an_existing_compressed_database(engine: sa.Engine) -> None:
     with engine.begin() as connection:
