@@ -2,7 +2,9 @@
 
 Server URLs come from AIRBNB_SYNC_TEST_POSTGRES_URL and AIRBNB_SYNC_TEST_TIMESCALEDB_URL
 (`scripts/postgres.sh url`, `scripts/timescaledb.sh url`). Without them those tests skip
-locally and fail under CI=true (see database_servers.py).
+locally and fail under CI=true (see database_servers.py). The Timescale-License edition's
+AIRBNB_SYNC_TEST_TIMESCALEDB_TSL_URL is used only by the tests that override `database_url`
+with it (warehouse/test_timescale_tsl.py, e2e/test_pipeline_tsl.py).
 """
 
 from __future__ import annotations

@@ -19,11 +19,21 @@ from sqlalchemy.pool import NullPool
 
 DATABASES = ("sqlite", "postgres", "timescaledb")
 SERVER_DATABASES = ("postgres", "timescaledb")
+# The Timescale-License edition (compression and retention policies), as in the
+# timescale/timescaledb Docker image. Not in DATABASES: only the tests that exercise what the
+# license changes run on it (README: Tests), so the suite's time is not doubled.
+TIMESCALEDB_TSL = "timescaledb_tsl"
 URL_VARIABLES = {
     "postgres": "AIRBNB_SYNC_TEST_POSTGRES_URL",
     "timescaledb": "AIRBNB_SYNC_TEST_TIMESCALEDB_URL",
+    TIMESCALEDB_TSL: "AIRBNB_SYNC_TEST_TIMESCALEDB_TSL_URL",
 }
-START_SCRIPTS = {"postgres": "scripts/postgres.sh", "timescaledb": "scripts/timescaledb.sh"}
+START_SCRIPTS = {
+    "postgres": "scripts/postgres.sh",
+    "timescaledb": "scripts/timescaledb.sh",
+    TIMESCALEDB_TSL: "AIRBNB_SYNC_TSDB_EDITION=tsl scripts/timescaledb.sh",
+}
+TIMESCALEDB_EDITIONS = ("timescaledb", TIMESCALEDB_TSL)
 TEST_DATABASE_PREFIX = "airbnb_sync_test_"
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -101,10 +111,14 @@ def fresh_server_database(
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     new_url = sa.make_url(url).set(database=name)
     try:
-        if database == "timescaledb":
+        if database in TIMESCALEDB_EDITIONS:
             setup = maintenance_engine(new_url.render_as_string(hide_password=False))
             with setup.connect() as connection:
                 connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+                license_name = connection.execute(sa.text("SHOW timescaledb.license")).scalar()
+            if database == TIMESCALEDB_TSL and license_name != "timescale":
+                unavailable(database, f"{safe_url(url)} is the '{license_name}' edition, "
+                            "not the Timescale-License one ('timescale')", env)
         yield new_url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from database_servers import (
     SERVER_DATABASES,
     TEST_DATABASE_PREFIX,
+    TIMESCALEDB_TSL,
     URL_VARIABLES,
     check_reachable,
     fresh_server_database,
@@ -79,7 +80,7 @@ def test_timescaledb_extension_is_installed_in_each_new_database() -> None:
     assert license_ in {"apache", "timescale"}
 
 
-@pytest.mark.parametrize("database", SERVER_DATABASES)
+@pytest.mark.parametrize("database", (*SERVER_DATABASES, TIMESCALEDB_TSL))
 def test_missing_url_skips_locally(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(URL_VARIABLES[database], raising=False)
     monkeypatch.delenv("CI", raising=False)
@@ -87,7 +88,7 @@ def test_missing_url_skips_locally(database: str, monkeypatch: pytest.MonkeyPatc
         server_url(database, os.environ)
 
 
-@pytest.mark.parametrize("database", SERVER_DATABASES)
+@pytest.mark.parametrize("database", (*SERVER_DATABASES, TIMESCALEDB_TSL))
 @pytest.mark.parametrize("ci", ["true", "1"])
 def test_missing_url_fails_under_ci(database: str, ci: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,6 +99,26 @@ def test_missing_url_fails_under_ci(database: str, ci: str,
     message = str(failure.value)
     assert URL_VARIABLES[database] in message
     assert f"scripts/{'postgres' if database == 'postgres' else 'timescaledb'}.sh" in message
+
+
+@pytest.mark.postgres
+def test_an_apache_server_is_refused_as_the_timescale_license_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under CI the TSL tests fail, rather than pass vacuously, on the wrong edition."""
+    apache = server_url("timescaledb", os.environ)
+    check_reachable("timescaledb", apache, os.environ)
+    monkeypatch.setenv(URL_VARIABLES[TIMESCALEDB_TSL], apache)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="not the Timescale-License one"), \
+            fresh_server_database(TIMESCALEDB_TSL):
+        pass
+
+
+@pytest.mark.postgres
+def test_the_timescale_license_server_reports_its_license() -> None:
+    with fresh_server_database(TIMESCALEDB_TSL) as url, \
+            sa.create_engine(url, poolclass=NullPool).connect() as connection:
+        assert connection.exec_driver_sql("SHOW timescaledb.license").scalar() == "timescale"
 
 
 def test_configured_url_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

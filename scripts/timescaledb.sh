@@ -5,24 +5,50 @@
 # PostgreSQL 17 + TimescaleDB 2.19 and run the server inside it with chroot. The root is cached
 # outside the checkout and rebuilt only when missing or incomplete.
 #
-# Usage: scripts/timescaledb.sh start|stop|status|url
+# Two editions, each in its own root, port and data folder:
+#   apache  Debian's package (timescaledb.license = apache): no compression/retention policies.
+#   tsl     the same package with TimescaleDB 2.19.3 built from source over it, which adds the
+#           Timescale-License module (timescaledb.license = timescale), as in the
+#           timescale/timescaledb Docker image users run with docker-compose.
+#
+# Usage: scripts/timescaledb.sh start|stop|status|url|mirror
 #
 # Environment:
-#   AIRBNB_SYNC_TSDB_ROOT   chroot folder (default /var/cache/airbnb-sync/timescaledb-root)
-#   AIRBNB_SYNC_TSDB_PORT   TCP port on 127.0.0.1 (default 55432)
+#   AIRBNB_SYNC_TSDB_EDITION apache (default) or tsl
+#   AIRBNB_SYNC_TSDB_ROOT   chroot folder (default /var/cache/airbnb-sync/timescaledb-root,
+#                           timescaledb-tsl-root for tsl)
+#   AIRBNB_SYNC_TSDB_PORT   TCP port on 127.0.0.1 (default 55432, 55433 for tsl)
 #   AIRBNB_SYNC_TSDB_FRESH  1 = start from a brand-new data directory (CI)
-#   AIRBNB_SYNC_TSDB_MIRROR Debian mirror (default http://deb.debian.org/debian)
+#   AIRBNB_SYNC_TSDB_MIRROR Debian mirror (default: the first Debian archive in this machine's
+#                           apt sources, as apt-get uses it; `mirror` prints the choice)
+#   AIRBNB_SYNC_TSDB_TSL_SOURCE  tsl only: the timescaledb-2.19.3.tar.gz source (default
+#                           ../shared/timescaledb/ next to this checkout)
 # Needs root (debootstrap, chroot, mount).
 set -euo pipefail
 
-ROOT="${AIRBNB_SYNC_TSDB_ROOT:-/var/cache/airbnb-sync/timescaledb-root}"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+EDITION="${AIRBNB_SYNC_TSDB_EDITION:-apache}"
+case "${EDITION}" in
+    apache) DEFAULT_ROOT=/var/cache/airbnb-sync/timescaledb-root DEFAULT_PORT=55432 ;;
+    tsl) DEFAULT_ROOT=/var/cache/airbnb-sync/timescaledb-tsl-root DEFAULT_PORT=55433 ;;
+    *) echo "timescaledb.sh: AIRBNB_SYNC_TSDB_EDITION must be apache or tsl, got '${EDITION}'" >&2
+       exit 1 ;;
+esac
+ROOT="${AIRBNB_SYNC_TSDB_ROOT:-${DEFAULT_ROOT}}"
 ROOT="${ROOT%/}"
-PORT="${AIRBNB_SYNC_TSDB_PORT:-55432}"
+PORT="${AIRBNB_SYNC_TSDB_PORT:-${DEFAULT_PORT}}"
 FRESH="${AIRBNB_SYNC_TSDB_FRESH:-0}"
-MIRROR="${AIRBNB_SYNC_TSDB_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES="postgresql-17,postgresql-17-timescaledb"
+TSL_VERSION="2.19.3"
+TSL_SOURCE="${AIRBNB_SYNC_TSDB_TSL_SOURCE:-${SCRIPT_DIR}/../../shared/timescaledb/timescaledb-${TSL_VERSION}.tar.gz}"
+# The build recipe of ../shared/timescaledb/README.md.
+TSL_BUILD_PACKAGES="postgresql-server-dev-17,cmake,gcc,make,libssl-dev"
 # Changing the recipe changes the marker, which forces a rebuild of stale caches.
 RECIPE="debootstrap minbase trixie ${PACKAGES}"
+if [[ "${EDITION}" == "tsl" ]]; then
+    PACKAGES="${PACKAGES},${TSL_BUILD_PACKAGES}"
+    RECIPE="debootstrap minbase trixie ${PACKAGES}; timescaledb ${TSL_VERSION} from source"
+fi
 MARKER="${ROOT}/.airbnb-sync-root-complete"
 PG_BIN="/usr/lib/postgresql/17/bin"
 DATA="/var/lib/airbnb-sync/timescaledb-${PORT}"  # inside the chroot; one server per port
@@ -36,6 +62,74 @@ die() { log "$*"; exit 1; }
 [[ -n "${ROOT}" && "${ROOT}" != "/" ]] || die "AIRBNB_SYNC_TSDB_ROOT must not be /"
 
 url() { echo "postgresql+psycopg2://postgres@127.0.0.1:${PORT}/postgres"; }
+
+# The Debian archive this machine's apt uses: the first enabled `deb` source, in apt's order
+# (sources.list, then sources.list.d/*.list and deb822 *.sources by name), that has a plain
+# release suite (bookworm, trixie, stable: not -security, -updates or a vendor's suite) and the
+# `main` component. $1 is apt's folder (/etc/apt); prints nothing when there is none.
+debian_mirror_from_apt_sources() {
+    local etc="${1:-/etc/apt}" file
+    local -a files=()
+    [[ -f "${etc}/sources.list" ]] && files+=("${etc}/sources.list")
+    for file in "${etc}"/sources.list.d/*; do
+        case "${file}" in *.list | *.sources) [[ -f "${file}" ]] && files+=("${file}") ;; esac
+    done
+    ((${#files[@]})) || return 0
+    awk '
+        function debian_suite(s) { return s ~ /^[a-z]+$/ && s != "nodistro" }
+        function consider(type, uris, suites, comps,   n, u, s, i, j, ok) {
+            if (found) return
+            if (type !~ /(^|[ \t])deb([ \t]|$)/ || comps !~ /(^|[ \t])main([ \t]|$)/) return
+            n = split(suites, s, /[ \t]+/); ok = 0
+            for (i = 1; i <= n; i++) if (debian_suite(s[i])) ok = 1
+            if (!ok) return
+            split(uris, u, /[ \t]+/)
+            for (j = 1; j in u; j++) if (u[j] ~ /^(https?|ftp|file):/) {
+                sub(/\/+$/, "", u[j]); print u[j]; found = 1; exit
+            }
+        }
+        function flush() {
+            if (stanza && enabled) consider(type, uris, suites, comps)
+            stanza = 0; enabled = 1; type = uris = suites = comps = ""
+        }
+        FNR == 1 { flush(); deb822 = (FILENAME ~ /\.sources$/) }
+        /^[ \t]*#/ { next }
+        { sub(/#.*/, ""); sub(/[ \t\r]+$/, "") }
+        deb822 && /^$/ { flush(); next }
+        deb822 && /^[A-Za-z-]+:/ {
+            key = tolower($0); sub(/:.*/, "", key); value = $0; sub(/^[^:]*:[ \t]*/, "", value)
+            stanza = 1
+            if (key == "types") type = value
+            else if (key == "uris") uris = value
+            else if (key == "suites") suites = value
+            else if (key == "components") comps = value
+            else if (key == "enabled") enabled = (tolower(value) !~ /^(no|false|0)$/)
+            next
+        }
+        !deb822 && $1 == "deb" {
+            line = $0; sub(/^deb[ \t]+/, "", line)
+            if (line ~ /^\[/) sub(/^\[[^]]*\][ \t]*/, "", line)
+            n = split(line, f, /[ \t]+/); comps = ""
+            for (i = 3; i <= n; i++) comps = comps " " f[i]
+            consider("deb", f[1], f[2], comps)
+        }
+        END { flush() }
+    ' "${files[@]}"
+}
+
+# AIRBNB_SYNC_TSDB_MIRROR wins; otherwise apt's own mirror, never a host name written here.
+debian_mirror() {
+    if [[ -n "${AIRBNB_SYNC_TSDB_MIRROR:-}" ]]; then
+        echo "${AIRBNB_SYNC_TSDB_MIRROR}"
+        return 0
+    fi
+    local found
+    found="$(debian_mirror_from_apt_sources /etc/apt)"
+    [[ -n "${found}" ]] || die "no Debian archive in /etc/apt/sources.list or" \
+        "/etc/apt/sources.list.d/ (a 'deb' source with a release suite and 'main');" \
+        "set AIRBNB_SYNC_TSDB_MIRROR to a Debian mirror URL"
+    echo "${found}"
+}
 
 # Mount points below $1, deepest first (so nested mounts come off before their parents).
 mounts_under() {
@@ -70,24 +164,52 @@ build_root() {
         return 0
     fi
     ensure_debootstrap
-    local partial="${ROOT}.partial"
-    log "building ${ROOT} (Debian trixie, ${PACKAGES}); takes about a minute"
+    local partial="${ROOT}.partial" mirror
+    mirror="$(debian_mirror)"
+    if [[ "${EDITION}" == "tsl" ]]; then
+        [[ -f "${TSL_SOURCE}" ]] || die "TimescaleDB source not found: ${TSL_SOURCE}" \
+            "(set AIRBNB_SYNC_TSDB_TSL_SOURCE to timescaledb-${TSL_VERSION}.tar.gz)"
+    fi
+    log "building ${ROOT} (Debian trixie from ${mirror}, ${PACKAGES}); takes a minute or more"
     remove_tree "${partial}"
     mkdir -p "$(dirname "${ROOT}")"
     local started=${SECONDS}
-    if ! debootstrap --variant=minbase --include="${PACKAGES}" trixie "${partial}" "${MIRROR}" \
+    if ! debootstrap --variant=minbase --include="${PACKAGES}" trixie "${partial}" "${mirror}" \
         >"${ROOT}.build.log" 2>&1; then
         unmount_all_under "${partial}"
         tail -n 30 "${ROOT}.build.log" >&2
         die "debootstrap failed; full log in ${ROOT}.build.log"
     fi
     unmount_all_under "${partial}"
+    [[ "${EDITION}" == "tsl" ]] && build_tsl "${partial}"
     # The package's own cluster (17/main) is never used: drop it to keep the cache small.
     rm -rf "${partial}/var/lib/postgresql/17/main" "${partial}/var/cache/apt/archives/"*.deb
     remove_tree "${ROOT}"
     mv "${partial}" "${ROOT}"
     echo "${RECIPE}" >"${MARKER}"
     log "built ${ROOT} in $((SECONDS - started)) s"
+}
+
+# The recipe of ../shared/timescaledb/README.md, run inside the new root: it installs the
+# TSL build over Debian's package, adding timescaledb-tsl-${TSL_VERSION}.so.
+build_tsl() {
+    local root="$1" started=${SECONDS}
+    log "building TimescaleDB ${TSL_VERSION} with its TSL module from ${TSL_SOURCE}"
+    mkdir -p "${root}/usr/src/airbnb-sync"
+    tar xzf "${TSL_SOURCE}" -C "${root}/usr/src/airbnb-sync"
+    mount -t proc proc "${root}/proc"
+    if ! chroot "${root}" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+        sh -ec "cd /usr/src/airbnb-sync/timescaledb-${TSL_VERSION}
+            ./bootstrap -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DWARNINGS_AS_ERRORS=OFF \
+                -DCMAKE_BUILD_TYPE=Release
+            cd build && make -j2 && make install" >>"${ROOT}.build.log" 2>&1; then
+        unmount_all_under "${root}"
+        tail -n 30 "${ROOT}.build.log" >&2
+        die "TimescaleDB ${TSL_VERSION} build failed; full log in ${ROOT}.build.log"
+    fi
+    unmount_all_under "${root}"
+    rm -rf "${root}/usr/src/airbnb-sync"
+    log "built the TSL module in $((SECONDS - started)) s"
 }
 
 # PostgreSQL needs /proc (huge page and memory probes) and /dev/shm (posix dynamic shared
@@ -177,8 +299,15 @@ start() {
 check() {
     in_root PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "${PORT}" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt \
         -c "CREATE EXTENSION IF NOT EXISTS timescaledb" \
-        -c "SELECT 'timescaledb ' || extversion FROM pg_extension WHERE extname = 'timescaledb'" \
+        -c "SELECT 'timescaledb ' || extversion || ', license ' || current_setting('timescaledb.license') FROM pg_extension WHERE extname = 'timescaledb'" \
         >&2
+    if [[ "${EDITION}" == "tsl" ]]; then
+        local license
+        license="$(in_root psql -h 127.0.0.1 -p "${PORT}" -U postgres -d postgres -qAt \
+            -c "SHOW timescaledb.license")"
+        [[ "${license}" == "timescale" ]] \
+            || die "the tsl edition reports timescaledb.license = '${license}', not 'timescale'"
+    fi
 }
 
 stop() {
@@ -218,8 +347,9 @@ main() {
     local cmd="${1:-}"
     case "${cmd}" in
         url) url; return 0 ;;
+        mirror) debian_mirror; return 0 ;;
         start | stop | status) ;;
-        *) die "usage: $0 start|stop|status|url" ;;
+        *) die "usage: $0 start|stop|status|url|mirror" ;;
     esac
     [[ "$(id -u)" == "0" ]] || die "needs root (debootstrap, chroot, mount)"
     mkdir -p "$(dirname "${ROOT}")"
@@ -228,4 +358,5 @@ main() {
     "${cmd}"
 }
 
-main "$@"
+# Sourced (tests of debian_mirror_from_apt_sources): define the functions, run nothing.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"

@@ -135,6 +135,6 @@ def _print_report(database_url: str) -> None:
 
 def _open_ui() -> int:
     print("Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop). Launch backfills from the "
-          "asset graph (Materialize > partitions), not from a job's Partitions tab.")
+          "asset graph (group airbnb_insights: Materialize selected > partitions).")
     return subprocess.call([DAGSTER, "dev", "-m", "airbnb_sync.definitions",
                             "-h", "127.0.0.1", "-p", "3000"])
