@@ -15,11 +15,15 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.accounts import add_account, update_account
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, Command, set_handler
 from airbnb_sync.core.settings import Settings
+
+if TYPE_CHECKING:
+    from airbnb_sync.accounts.store import AccountRecord
 
 DEMO_HOSTS = {"41234567": "Lakeside cabins", "58765432": "City lofts"}
 DEMO_API_KEY = "sim-api-key"
@@ -29,6 +33,13 @@ DEMO_WEEKS = 8
 # Dagster's command line lives next to this interpreter, whether or not the venv is activated.
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 ASSETS = "listings,conversion_metrics,visibility_metrics"
+UI_PORT = 3000
+# The repository's local profile (run slots, run monitoring); found beside the package in a
+# checkout, which is what `make demo` and `make ui` run from.
+LOCAL_PROFILE = Path(__file__).resolve().parents[2] / "dagster.yaml"
+# What earlier demos wrote: replaced by the local profile. Any other file is the user's own.
+OLD_DEMO_PROFILE = "telemetry:\n  enabled: false\n"
+PROFILE_MARK = "# Installed by `airbnb-sync demo` from the repository's dagster.yaml.\n"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="keep the simulator running and open the Dagster UI")
     parser.add_argument("--simulator-port", type=int, default=0,
                         help="port of the simulator (default: any free port)")
+    parser.add_argument("--ui-port", type=int, default=UI_PORT,
+                        help=f"port of the Dagster UI (default: {UI_PORT})")
     set_handler(parser, run)
 
 
@@ -48,9 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     read their own settings, while this process keeps the ones it was given."""
     from airbnb_sync.simulator import Simulator, SimulatorConfig
 
-    instance_yaml = settings.dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.write_text("telemetry:\n  enabled: false\n")
+    install_local_profile(settings.dagster_home)
     with Simulator(SimulatorConfig(port=args.simulator_port, api_key=DEMO_API_KEY)) as simulator:
         os.environ.update({
             "AIRBNB_BASE_URL": simulator.url,
@@ -62,7 +73,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"simulator: {simulator.url}   DAGSTER_HOME: {settings.dagster_home}")
         _register_hosts(settings)
         if args.ui:
-            return _open_ui()
+            return _open_ui(args.ui_port, settings.dagster_home)
         return _sync_and_report(settings)
 
 
@@ -70,8 +81,11 @@ def _register_hosts(settings: Settings) -> None:
     from airbnb_sync.accounts.store import open_store
     from airbnb_sync.simulator import make_cookie
 
-    existing = {account.account_id for account in open_store(settings).list(include_deleted=True)}
+    existing = {account.account_id: account
+                for account in open_store(settings).list(include_deleted=True)}
     for account_id, label in DEMO_HOSTS.items():
+        if account_id in existing and _usable(existing[account_id]):
+            continue  # already there: its auth status and last sync stay as they are
         if account_id in existing:
             update_account(settings, account_id, cookie_text=make_cookie(account_id),
                            x_client_version=DEMO_CLIENT_VERSION, user_agent=DEMO_USER_AGENT,
@@ -80,6 +94,26 @@ def _register_hosts(settings: Settings) -> None:
             add_account(settings, account_id, make_cookie(account_id), DEMO_CLIENT_VERSION,
                         DEMO_USER_AGENT, label=label)
     print(f"registered demo hosts: {', '.join(DEMO_HOSTS)}")
+
+
+def _usable(account: AccountRecord) -> bool:
+    """A registered demo host that needs no new cookie: active and not refused."""
+    return account.is_active and account.auth_status != "expired"
+
+
+def install_local_profile(dagster_home: Path) -> None:
+    """Put the repository's dagster.yaml (run slots, run monitoring) in DAGSTER_HOME, unless
+    the user keeps a profile of their own there."""
+    target = dagster_home / "dagster.yaml"
+    current = target.read_text() if target.exists() else None
+    if current is not None and current != OLD_DEMO_PROFILE and not current.startswith(
+            PROFILE_MARK):
+        print(f"keeping your own {target}")
+        return
+    if not LOCAL_PROFILE.exists():  # not a checkout: Dagster's defaults, without telemetry
+        target.write_text(current or OLD_DEMO_PROFILE)
+        return
+    target.write_text(PROFILE_MARK + LOCAL_PROFILE.read_text())
 
 
 def _sync_and_report(settings: Settings) -> int:
@@ -133,8 +167,18 @@ def _print_report(database_url: str) -> None:
     print("\nOpen the same data in the Dagster UI with: make ui")
 
 
-def _open_ui() -> int:
-    print("Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop). Launch backfills from the "
+def _open_ui(port: int, dagster_home: Path) -> int:
+    print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop). Launch backfills from the "
           "asset graph (group airbnb_insights: Materialize selected > partitions).")
-    return subprocess.call([DAGSTER, "dev", "-m", "airbnb_sync.definitions",
-                            "-h", "127.0.0.1", "-p", "3000"])
+    # Started in DAGSTER_HOME: from the checkout, `dagster dev` warns that the repository's
+    # dagster.yaml is not used (it is: install_local_profile put it in DAGSTER_HOME).
+    ui = subprocess.Popen([DAGSTER, "dev", "-m", "airbnb_sync.definitions",
+                           "-h", "127.0.0.1", "-p", str(port)], cwd=dagster_home,
+                          env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
+    try:
+        return ui.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached `dagster dev` too (one process group): let it shut down, quietly.
+        ui.wait()
+        print("\nDagster UI stopped.")
+        return EXIT_OK

@@ -16,9 +16,10 @@ import dagster as dg
 import pandas as pd
 
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import decode_partition_keys
+from airbnb_sync.defs.partitions import decode_partition_keys, run_totals_label
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
+from airbnb_sync.defs.step_process import die_with_run_process
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
@@ -109,7 +110,8 @@ def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment, table: 
         report = result.report
         if not report.incomplete:
             yield dg.Output(result.frame, metadata={
-                **_metadata(report), "listings": int(result.frame["listing_id"].nunique())})
+                **_metadata(report), "listings": int(result.frame["listing_id"].nunique()),
+                "figures": run_totals_label(weeks_of(context))})
         yield dg.AssetCheckResult(asset_key=key, check_name=VALID_SCHEMA, passed=True,
                                   metadata={"rows": len(result.frame)})
         yield dg.AssetCheckResult(
@@ -136,6 +138,7 @@ def build_sync_assets(settings: Settings,
 
     def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                     airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
+        die_with_run_process()  # before any request: a killed run leaves no step syncing
         return SyncEnvironment(settings=settings, warehouse=warehouse.engine(),
                                accounts=warehouse.accounts(settings),
                                airbnb=airbnb.client_factory(settings), now=clock.now(),

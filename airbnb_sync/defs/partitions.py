@@ -110,3 +110,11 @@ def decode_partition_keys(
         _require_sunday(week)
         weeks_by_account.setdefault(by_dimension[ACCOUNT], set()).add(week)
     return {account: sorted(weeks) for account, weeks in weeks_by_account.items()}
+
+
+def run_totals_label(weeks: dict[str, list[date]]) -> str:
+    """Dagster copies a run's output metadata onto every partition it materializes: say so,
+    so that a partition's page is not read as that partition's own figures."""
+    count = sum(len(account_weeks) for account_weeks in weeks.values())
+    return (f"run totals over {count} partition{'s' * (count != 1)} ({len(weeks)} "
+            f"account{'s' * (len(weeks) != 1)}); every partition of the run shows the same")

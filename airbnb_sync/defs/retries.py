@@ -5,7 +5,9 @@ of that step, and the in-process executor then goes on with the other steps: `ki
 `dagster asset materialize` would not stop the sync. So the steps carry no RetryPolicy; they
 ask for a retry themselves with `dg.RetryRequested`, with the policy's backoff and jitter,
 when the failure may pass: a `dg.Failure(allow_retries=True)` or an unforeseen error such as
-a dropped database connection. An interrupt stays an interrupt and ends the run.
+a dropped database connection. An error that says `retryable = False` (a `SettingsError`: a
+missing API key, an invalid hash override) fails the step once. An interrupt stays an
+interrupt and ends the run.
 """
 
 from collections.abc import Iterator
@@ -37,4 +39,12 @@ class StepRetries:
                 raise
             raise self.request(previous_attempts) from failure
         except Exception as error:
+            if not may_pass(error):
+                raise
             raise self.request(previous_attempts) from error
+
+
+def may_pass(error: BaseException) -> bool:
+    """Our errors say whether they may pass (`retryable`: a bad setting never does); one
+    without the attribute is unforeseen, such as a dropped connection, and may."""
+    return bool(getattr(error, "retryable", True))

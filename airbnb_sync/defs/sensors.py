@@ -99,14 +99,27 @@ def _error(context: dg.RunFailureSensorContext) -> tuple[str, str]:
     return "RunFailure", context.failure_event.message or ""
 
 
+def _is_ours(context: dg.RunFailureSensorContext) -> bool:
+    """A run of one of this code location's jobs (`__ASSET_JOB` for every asset selection)."""
+    repository = context.repository_def
+    return repository is None or repository.has_job(context.dagster_run.job_name)
+
+
 def build_failure_alerts(settings: Settings) -> dg.SensorDefinition:
-    @dg.run_failure_sensor(name="sync_failure_alerts", monitor_all_code_locations=False,
+    # monitor_all_code_locations: a run started by `dagster asset materialize` (or any
+    # execute_in_process) is stored with no code-location origin, and Dagster's filter for a
+    # sensor that watches its own location only compares that missing origin with the
+    # sensor's location and skips the run ("Sensor function returned an empty result").
+    # So every run is looked at, and `_is_ours` keeps those of this location's jobs.
+    @dg.run_failure_sensor(name="sync_failure_alerts", monitor_all_code_locations=True,
                            default_status=dg.DefaultSensorStatus.RUNNING,
                            description="Posts every failed run, and every session that expired "
                                        "in it, to AIRBNB_SYNC_ALERT_WEBHOOK.")
     def sync_failure_alerts(context: dg.RunFailureSensorContext,
                             warehouse: WarehouseResource) -> None:
         run = context.dagster_run
+        if not _is_ours(context):
+            return
         partitions = _run_partitions(run.tags)
         accounts = _run_accounts(run.tags, partitions)
         error_class, error = _error(context)

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from airbnb_sync.defs.partitions import decode_partition_keys
+from airbnb_sync.defs.partitions import decode_partition_keys, run_totals_label
 from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.warehouse.engine import create_warehouse_engine
@@ -84,6 +84,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata({
                 "dry_run": True, "warehouse_table": table_name, "rows_would_write": len(obj),
                 "accounts_written": dg.MetadataValue.json(accounts),
+                "figures": run_totals_label(weeks_by_account),
             })
             return
         engine = self._engine()
@@ -101,6 +102,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             "rows_updated": total.updated,
             "rows_unchanged": total.unchanged,
             "accounts_written": dg.MetadataValue.json(accounts),
+            "figures": run_totals_label(weeks_by_account),
         })
 
     def _load_input(self, context: dg.InputContext) -> pd.DataFrame:

@@ -1,0 +1,106 @@
+"""`airbnb-sync demo` and `make ui`: the repository's local profile in DAGSTER_HOME, demo hosts
+that keep their auth status, and a quiet Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster._core.instance.config import dagster_instance_config
+
+from airbnb_sync.accounts.store import open_store
+from airbnb_sync.cli import demo
+from airbnb_sync.core.settings import load_settings
+
+BIN = Path(sys.executable).parent
+UI_READY_SECONDS = 240
+
+
+def test_the_local_profile_replaces_what_earlier_demos_wrote(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text(demo.OLD_DEMO_PROFILE)
+
+    demo.install_local_profile(tmp_path)
+
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["run_monitoring"]["enabled"] is True
+    assert config["run_launcher"]["class"] == "LocalRunLauncher"
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 32
+    demo.install_local_profile(tmp_path)  # again: still the profile, installed once
+    assert (tmp_path / "dagster.yaml").read_text() == (demo.PROFILE_MARK
+                                                       + demo.LOCAL_PROFILE.read_text())
+
+
+def test_a_profile_of_the_users_own_is_kept(tmp_path: Path) -> None:
+    own = "telemetry:\n  enabled: true\n"
+    (tmp_path / "dagster.yaml").write_text(own)
+    demo.install_local_profile(tmp_path)
+    assert (tmp_path / "dagster.yaml").read_text() == own
+
+
+def test_registering_the_demo_hosts_again_keeps_their_auth_status(dagster_home: Path) -> None:
+    settings = load_settings()
+    demo._register_hosts(settings)
+    store = open_store(settings)
+    for account_id in demo.DEMO_HOSTS:
+        store.set_auth_status(account_id, "ok")
+
+    demo._register_hosts(settings)  # what every `make ui` and `make demo` does first
+
+    assert {a.account_id: a.auth_status for a in open_store(settings).list()} == {
+        account_id: "ok" for account_id in demo.DEMO_HOSTS}
+
+
+def test_an_expired_demo_host_gets_its_cookie_again(dagster_home: Path) -> None:
+    settings = load_settings()
+    demo._register_hosts(settings)
+    open_store(settings).set_auth_status("41234567", "expired")
+    demo._register_hosts(settings)
+    assert open_store(settings).get("41234567").auth_status == "unknown"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_ui_quietly(dagster_home: Path, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with log.open("w") as output:
+        ui = subprocess.Popen([str(BIN / "airbnb-sync"), "demo", "--ui", "--simulator-port",
+                               str(free_port()), "--ui-port", str(port)],
+                              stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + UI_READY_SECONDS
+        while not answers(f"http://127.0.0.1:{port}/server_info"):
+            assert ui.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        os.killpg(ui.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        ui.wait(timeout=120)
+    finally:
+        if ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGKILL)
+            ui.wait()
+    output = log.read_text()
+    assert "Traceback" not in output, output[-4000:]
+    assert ui.returncode == 0, output[-4000:]
+    assert "Dagster UI stopped." in output
+    assert "will not be used" not in output, output[-4000:]  # the local profile is in force
