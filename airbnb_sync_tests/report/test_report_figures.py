@@ -138,5 +138,6 @@ def test_listing_names_are_escaped_and_the_summary_names_the_movers(
         report: ReportResult) -> None:
     html = (report.folder / account_page(ACCOUNT)).read_text()
     assert "Loft &lt;b&gt;by the lake&lt;/b&gt;" in html and "<b>by the lake" not in html
+    assert '"DejaVu Sans"' in html  # the inline style sheet itself is not escaped
     assert "| Test host (9223372036854775001) | 2 | 2025-06-08 | 0 | ok |" in report.summary
     assert "Cabin" in report.summary and "+100.0%" in report.summary
