@@ -20,6 +20,7 @@ from airbnb_sync.defs.partitions import RANGE_START_TAG
 from airbnb_sync.defs.resources import SyncClock, WarehouseResource
 
 INSIGHTS_REPORT = "insights_report"
+REPORT_SENSOR = "insights_report_automation"
 
 PARTITION_TAGS = (RANGE_START_TAG, "dagster/partition")
 
@@ -27,6 +28,15 @@ PARTITION_TAGS = (RANGE_START_TAG, "dagster/partition")
 # partitions some always are (weeks nobody asked for), so that part is left out.
 REFRESH_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing())
+
+
+def build_report_automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the report's automation condition. Dagster's own default sensor would start
+    stopped; this one runs from the start, so a fresh deployment refreshes the report."""
+    return dg.AutomationConditionSensorDefinition(
+        REPORT_SENSOR, target=dg.AssetSelection.assets(INSIGHTS_REPORT),
+        default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
+        description="Requests insights_report after syncs (see its automation condition).")
 
 
 def build_insights_report(settings: Settings) -> dg.AssetsDefinition:

@@ -40,6 +40,10 @@ def test_report_is_downstream_of_the_synced_assets(reports_dir: Path) -> None:
     graph = defs.resolve_asset_graph()
     assert graph.get(REPORT).parent_keys == {dg.AssetKey(name) for name in SYNCED_ASSETS}
     assert graph.get(REPORT).automation_condition is not None
+    # The sensor that evaluates it runs from the start (Dagster's default one would not).
+    sensor = defs.resolve_sensor_def("insights_report_automation")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_materialization_carries_path_and_summary_and_a_sync_triggers_it(
