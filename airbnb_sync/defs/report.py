@@ -69,6 +69,7 @@ def build_insights_report(settings: Settings) -> dg.AssetsDefinition:
             "accounts": len(result.accounts),
             "listings": sum(summary.listings for summary in result.accounts),
             "size_bytes": result.size_bytes,
+            "build_seconds": round(result.seconds, 2),
             "stay_dates": f"{span.start} to {span.end}",
         })
 

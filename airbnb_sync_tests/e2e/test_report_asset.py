@@ -65,6 +65,8 @@ def test_materialization_carries_path_and_summary_and_a_sync_triggers_it(
     assert index == reports_dir / "index.html" and index.is_file()
     assert isinstance(metadata["summary"], dg.MarkdownMetadataValue)
     assert metadata["summary"].value.startswith("| account | listings | latest week |")
+    assert metadata["size_bytes"].value == sum(
+        path.stat().st_size for path in reports_dir.glob("*.html"))
 
     quiet = _requested(defs, instance, first.cursor)
     assert quiet.get_num_requested(REPORT) == 0  # nothing new: nothing to do
