@@ -4,7 +4,8 @@
 # Usage: scripts/postgres.sh start|stop|url
 #
 # `start` installs PostgreSQL if missing, starts the cluster, and makes a login role with
-# CREATEDB (tests create and drop one database each), reachable over TCP with a password.
+# CREATEDB (tests create and drop one database each) and CREATEROLE (the dashboards' test
+# creates a read-only role of its own), reachable over TCP with a password.
 # Environment:
 #   AIRBNB_SYNC_PG_VERSION  cluster version (default 15, Debian 12's PostgreSQL)
 #   AIRBNB_SYNC_PG_CLUSTER  cluster name (default main)
@@ -50,9 +51,9 @@ as_postgres_psql() {
 
 ensure_role() {
     as_postgres_psql -v role="${ROLE}" -v password="${PASSWORD}" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role')
+SELECT format('CREATE ROLE %I LOGIN CREATEDB CREATEROLE', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'password';
+ALTER ROLE :"role" WITH LOGIN CREATEDB CREATEROLE PASSWORD :'password';
 SQL
 }
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airbnb_sync.cli import accounts, db, demo, export, simulator, status
+from airbnb_sync.cli import report as report_command
 from airbnb_sync.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -35,6 +36,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "demo": demo.COMMAND,
     "export": export.COMMAND,
     "status": status.COMMAND,
+    "report": report_command.COMMAND,
 }
 
 

@@ -55,6 +55,7 @@ class Settings:
     run_retries: int
     run_retry_delay: float
     dagster_url: str
+    reports_dir: Path
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,6 +158,10 @@ def _february_30_or_31(days: list[int | str], months: list[int | str]) -> bool:
     return months == [2] and len(days) == 1 and days[0] in (30, 31)
 
 
+def _folder(raw: str) -> Path:
+    return Path(raw).expanduser().absolute()
+
+
 def _hash(raw: str) -> str:
     if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
         raise ValueError("must be 64 lowercase hex digits (a sha256)")
@@ -251,4 +256,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                "seconds >= 0"),
         dagster_url=_parse(env, "AIRBNB_SYNC_DAGSTER_URL", "http://127.0.0.1:3000", _http_url,
                            "the http(s) address of the Dagster UI, for links in alerts"),
+        reports_dir=_parse(env, "AIRBNB_SYNC_REPORTS_DIR", dagster_home / "reports",
+                           _folder, "a folder path"),
     )

@@ -16,6 +16,7 @@ from airbnb_sync.core.settings import Settings, load_settings
 from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNCED_ASSETS, build_sync_assets
 from airbnb_sync.defs.checks import build_freshness_check
 from airbnb_sync.defs.partitions import sync_partitions
+from airbnb_sync.defs.report import build_insights_report, build_report_automation_sensor
 from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
 from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
@@ -50,10 +51,11 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
     warehouse = WarehouseResource(
         database_url=_secret("AIRBNB_SYNC_DATABASE_URL", settings.database_url))
     return dg.Definitions(
-        assets=build_sync_assets(settings, partitions_def),
+        assets=[*build_sync_assets(settings, partitions_def), build_insights_report(settings)],
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
         schedules=[build_daily_schedule(settings)],
-        sensors=[build_accounts_sensor(settings), build_failure_alerts(settings)],
+        sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
+                 build_report_automation_sensor()],
         resources={
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(

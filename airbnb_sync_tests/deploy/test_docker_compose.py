@@ -21,7 +21,8 @@ COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 DAGSTER_SERVICES = ("user-code", "dagster-webserver", "dagster-daemon")
 # Secrets of the deployment itself, besides airbnb-sync's own.
-DEPLOYMENT_SECRETS = {"POSTGRES_PASSWORD", "PROXY_PASSWORD_HASH", "AIRBNB_API_KEY"}
+DEPLOYMENT_SECRETS = {"POSTGRES_PASSWORD", "PROXY_PASSWORD_HASH", "AIRBNB_API_KEY",
+                      "GRAFANA_DB_PASSWORD"}
 SECRETS = SECRET_VARIABLES | DEPLOYMENT_SECRETS
 REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "AIRBNB_SYNC_SECRET_KEY", "PROXY_USER",
                     "PROXY_PASSWORD_HASH")
@@ -51,10 +52,11 @@ def package_variables() -> set[str]:
 
 
 def test_the_stack_and_its_demo_profile(compose):
-    assert set(services(compose)) == {"timescaledb", *DAGSTER_SERVICES, "proxy", "simulator"}
+    assert set(services(compose)) == {"timescaledb", *DAGSTER_SERVICES, "proxy", "simulator",
+                                      "grafana"}
     profiled = {name: service["profiles"] for name, service in services(compose).items()
                 if "profiles" in service}
-    assert profiled == {"simulator": ["demo"]}
+    assert profiled == {"simulator": ["demo"], "grafana": ["dashboards"]}
 
 
 def test_timescaledb_on_postgresql_17_with_a_volume_and_dagsters_own_database(compose):
