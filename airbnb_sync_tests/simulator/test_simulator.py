@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import itertools
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -575,3 +577,23 @@ def test_the_command_runs_in_the_foreground_until_sigterm(tmp_path: Path) -> Non
     bad = subprocess.run([sys.executable, "-c", code, "--accounts", str(tmp_path / "none")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "cannot read accounts file" in bad.stderr
+
+
+def test_answers_on_a_kept_alive_connection_do_not_wait_for_a_delayed_ack(sim: Simulator) -> None:
+    """Headers and body must not wait on the client's delayed ACK (~40 ms on Linux, Nagle's
+    algorithm): 20 requests on one connection, each far below that when the simulator sets
+    TCP_NODELAY. The median is used so a loaded machine's occasional slow request is no
+    failure, while a stall on every answer still is one."""
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    durations: list[float] = []
+    try:
+        for _ in range(20):
+            started = time.perf_counter()
+            connection.request("GET", "/_sim/health")
+            answer = connection.getresponse()
+            assert answer.status == 200 and json.loads(answer.read()) == {"ok": True}
+            durations.append(time.perf_counter() - started)
+            assert not answer.will_close  # the same connection serves the next request
+    finally:
+        connection.close()
+    assert statistics.median(durations) < 0.02, durations
