@@ -488,6 +488,12 @@ def test_days_beyond_the_horizon_are_left_out(sim: Simulator) -> None:
 
 # --- concurrency, control and statistics ---------------------------------------------------
 
+def most_in_flight(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of (started, finished) intervals that overlap at one moment."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    return max(itertools.accumulate(step for _, step in events))
+
+
 def test_many_clients_are_served_at_once() -> None:
     accounts = [str(10_000 + i) for i in range(8)]
     with Simulator(SimulatorConfig(today=TODAY, latency_ms=100)) as sim:
@@ -502,15 +508,16 @@ def test_many_clients_are_served_at_once() -> None:
                     with lock:
                         statuses.append(status)
 
-        started = time.monotonic()
         threads = [threading.Thread(target=client, args=(a,)) for a in accounts]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        elapsed = time.monotonic() - started
+        served = [(r["started"], r["finished"]) for r in sim.requests()]
     assert statuses == [200] * 24
-    assert elapsed < 24 * 0.1 / 2  # serial service would take 2.4 s
+    # Measured on the simulator's clock, not the test's wall time (which a loaded machine
+    # stretches): serial service would never have two requests in flight at once.
+    assert most_in_flight(served) >= 2, served
     stats = sim.stats()
     assert stats["total_requests"] == 24
     assert {a: stats["accounts"][a]["requests"] for a in accounts} == dict.fromkeys(accounts, 3)
@@ -581,7 +588,7 @@ def test_the_command_runs_in_the_foreground_until_sigterm(tmp_path: Path) -> Non
 
 def test_answers_on_a_kept_alive_connection_do_not_wait_for_a_delayed_ack(sim: Simulator) -> None:
     """Headers and body must not wait on the client's delayed ACK (~40 ms on Linux, Nagle's
-    algorithm): 20 requests on one connection, each far below that when the simulator sets
+    algorithm): 20 requests on one connection, each well below that when the simulator sets
     TCP_NODELAY. The median is used so a loaded machine's occasional slow request is no
     failure, while a stall on every answer still is one."""
     connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
@@ -596,4 +603,4 @@ def test_answers_on_a_kept_alive_connection_do_not_wait_for_a_delayed_ack(sim: S
             assert not answer.will_close  # the same connection serves the next request
     finally:
         connection.close()
-    assert statistics.median(durations) < 0.02, durations
+    assert statistics.median(durations) < 0.03, durations
