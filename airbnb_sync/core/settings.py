@@ -55,6 +55,7 @@ class Settings:
     run_retries: int
     run_retry_delay: float
     dagster_url: str
+    horizon_days: int = 180  # days Airbnb serves before and after today (AIRBNB_SYNC_HORIZON_DAYS)
 
     @property
     def is_sqlite(self) -> bool:
@@ -251,4 +252,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                "seconds >= 0"),
         dagster_url=_parse(env, "AIRBNB_SYNC_DAGSTER_URL", "http://127.0.0.1:3000", _http_url,
                            "the http(s) address of the Dagster UI, for links in alerts"),
+        horizon_days=_parse(env, "AIRBNB_SYNC_HORIZON_DAYS", 180, _int_between(7, 366),
+                            "an integer 7..366 (days Airbnb serves before and after today)"),
     )

@@ -74,7 +74,8 @@ def partition_label(account_id: str, week: date) -> str:
 def plan_accounts(settings: Settings, weeks_by_account: WeeksByAccount,
                   today: date) -> dict[str, RequestPlan]:
     """Each account's plan; WeekOutOfRange if any week is not served, before any request."""
-    horizon = reachable_horizon(today, settings.lookahead_weeks)
+    horizon = reachable_horizon(today, settings.lookahead_weeks, settings.horizon_days,
+                                ahead_days=settings.horizon_days)
     return {account_id: plan_requests(weeks, today, horizon, settings.anchor_lag_days)
             for account_id, weeks in weeks_by_account.items()}
 
