@@ -475,7 +475,7 @@ def test_offsets_count_from_today_minus_3_plus_the_configured_shift(sim: Simulat
 def test_days_beyond_the_horizon_are_left_out(sim: Simulator) -> None:
     listing = first_listing()
     horizon = sim.config.horizon_days
-    assert horizon == 182  # the earlier tool's limit; week +25 ends at most 181 days ahead
+    assert horizon == 180  # the documented horizon, AIRBNB_SYNC_HORIZON_DAYS's default
     edge = -horizon + 3  # offset of today - horizon
     chart = component(call(sim, Operation.CHART,
                            body_for(Operation.CHART, listing, start=edge - 2, end=edge + 2)))
