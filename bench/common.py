@@ -276,21 +276,12 @@ class SyncBench:
     environment every `dagster` subprocess gets (it is this process's environment too)."""
 
     def __init__(self, folder: Path, database_url: str | None, latency_ms: float,
-                 min_request_interval: float, accounts: dict[str, int],
-                 simulator_nodelay: bool = True) -> None:
+                 min_request_interval: float, accounts: dict[str, int]) -> None:
         from cryptography.fernet import Fernet
 
         from airbnb_sync.simulator import Simulator, SimulatorConfig
-        from airbnb_sync.simulator.server import _Handler
 
         self.folder = folder
-        # The simulator answers with two writes (headers, then body). Unless its sockets set
-        # TCP_NODELAY, Nagle's algorithm holds the body back until the client's delayed ACK
-        # of the headers, about 40 ms on Linux: a stall per request that real Airbnb does not
-        # have. socketserver's own switch turns it off (see the report for the simulator fix).
-        self.simulator_nodelay_native = bool(_Handler.disable_nagle_algorithm)
-        _Handler.disable_nagle_algorithm = simulator_nodelay or self.simulator_nodelay_native
-        self.simulator_nodelay = bool(_Handler.disable_nagle_algorithm)
         home = write_dagster_home(folder / "dagster_home")
         self.simulator = Simulator(SimulatorConfig(
             api_key=SIMULATOR_API_KEY, latency_ms=latency_ms,

@@ -49,8 +49,7 @@ def one_round(args: argparse.Namespace) -> dict[str, Any]:
 
 def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     accounts = {str(FIRST_ACCOUNT + index): args.listings for index in range(args.accounts)}
-    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts,
-                      simulator_nodelay=not args.simulator_as_is)
+    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts)
     try:
         first, last = first_sync_weeks()
         commands = {account: materialize_command(account, first, last, args.executor)
@@ -77,7 +76,6 @@ def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[st
         "ratio_to_bound_with_mean_jitter": round(wall / jitter_bound, 4),
         "peak_rss_per_run_mib": mib(peak_tree),
         "peak_rss_largest_process_mib": mib(peak_process),
-        "simulator_nodelay": bench.simulator_nodelay,
     }
 
 
@@ -99,8 +97,6 @@ def main() -> None:
     parser.add_argument("--executor", choices=EXECUTORS, default="default",
                         help="default: the executor of the definitions; in_process: ask for "
                         "Dagster's in-process executor in the run config")
-    parser.add_argument("--simulator-as-is", action="store_true",
-                        help="leave Nagle's algorithm on in the simulator")
     args = parser.parse_args()
     rounds = []
     for index in range(args.rounds):
@@ -114,8 +110,7 @@ def main() -> None:
                   "weeks": rounds[0]["weeks"], "pacing_seconds": args.pacing,
                   "pacing_jitter": f"+0..{DEFAULT_JITTER:.0%}", "latency_ms": args.latency_ms,
                   "warehouse": args.database, "executor": args.executor,
-                  "definitions_executor": default_executor(),
-                  "simulator_nodelay": rounds[0]["simulator_nodelay"]},
+                  "definitions_executor": default_executor()},
         "wall_seconds": summary([result["wall_seconds"] for result in rounds], 2),
         "ratio_to_lower_bound": summary([result["ratio"] for result in rounds], 3),
         "ratio_to_bound_with_mean_jitter": summary(

@@ -44,8 +44,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
 def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     latency_ms = args.latency_ms
     bench = SyncBench(folder, url, latency_ms, min_request_interval=0.0,
-                      accounts={ACCOUNT: args.listings},
-                      simulator_nodelay=not args.simulator_as_is)
+                      accounts={ACCOUNT: args.listings})
     try:
         first, last = first_sync_weeks()
         command = materialize_command(ACCOUNT, first, last, args.executor)
@@ -62,8 +61,7 @@ def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[st
         f"efficiency {efficiency:.3f}, peak RSS {mib(outcome.peak_tree_rss)} MiB")
     return {"weeks": weeks, "first_week": first.isoformat(), "last_week": last.isoformat(),
             "requests": requests, "seconds": round(outcome.seconds, 2),
-            "efficiency": round(efficiency, 4), "peak_rss_mib": mib(outcome.peak_tree_rss),
-            "simulator_nodelay": bench.simulator_nodelay}
+            "efficiency": round(efficiency, 4), "peak_rss_mib": mib(outcome.peak_tree_rss)}
 
 
 def main() -> None:
@@ -79,9 +77,6 @@ def main() -> None:
     parser.add_argument("--executor", choices=EXECUTORS, default="default",
                         help="default: the executor of the definitions; in_process: ask for "
                         "Dagster's in-process executor in the run config")
-    parser.add_argument("--simulator-as-is", action="store_true",
-                        help="leave Nagle's algorithm on in the simulator (adds ~40 ms of "
-                        "delayed-ACK stall to every answer unless the simulator disables it)")
     args = parser.parse_args()
     runs = []
     for index in range(args.runs):
@@ -93,8 +88,7 @@ def main() -> None:
         "setup": {"listings": args.listings, "weeks": runs[0]["weeks"],
                   "latency_ms": args.latency_ms, "min_request_interval": 0,
                   "warehouse": args.database, "executor": args.executor,
-                  "definitions_executor": default_executor(),
-                  "simulator_nodelay": runs[0]["simulator_nodelay"]},
+                  "definitions_executor": default_executor()},
         "requests": runs[0]["requests"],
         "wall_seconds": summary([run["seconds"] for run in runs], 2),
         "request_seconds": round(runs[0]["requests"] * args.latency_ms / 1000, 2),

@@ -20,6 +20,8 @@ ONE_WEEK = timedelta(days=7)
 
 # How far back Airbnb serves insights, in days (README of the observed API).
 BACK_DAYS = 180
+# How far back and ahead of today Airbnb serves, in days: AIRBNB_SYNC_HORIZON_DAYS's default.
+HORIZON_DAYS = 180
 # ChartQuery windows the earlier tool used successfully.
 MAX_CHART_DAYS = 28
 # An anchor that moved further than this is more likely a format change than a drift.
@@ -105,17 +107,34 @@ class Horizon:
         )
 
 
-def reachable_horizon(today: date, lookahead_weeks: int, back_days: int = BACK_DAYS) -> Horizon:
+def reachable_horizon(today: date, lookahead_weeks: int, back_days: int = BACK_DAYS,
+                      ahead_days: int | None = None) -> Horizon:
     """Weeks Airbnb serves: from the first one ending no more than `back_days` ago through
-    the current week plus `lookahead_weeks` (future stay dates carry data too)."""
+    the current week plus `lookahead_weeks` (future stay dates carry data too). With
+    `ahead_days`, the last week is also the last one whose Saturday is served: on a Sunday,
+    the current week plus 25 ends 181 days ahead, beyond Airbnb's 180."""
     if lookahead_weeks < 0:
         raise ValueError(f"lookahead_weeks must not be negative, got {lookahead_weeks}")
     if back_days < 0:
         raise ValueError(f"back_days must not be negative, got {back_days}")
+    if ahead_days is not None and ahead_days < 6:
+        raise ValueError(f"ahead_days must serve the current week (>= 6), got {ahead_days}")
     # The week containing the cutoff day is the first whose Saturday is on or after it.
     first_week = week_start_of(today - timedelta(days=back_days))
     last_week = week_start_of(today) + lookahead_weeks * ONE_WEEK
+    if ahead_days is not None:
+        last_week = min(last_week, last_whole_week(today, ahead_days))
     return Horizon(first_week, last_week)
+
+
+def last_whole_week(today: date, ahead_days: int) -> date:
+    """The last week whose every day is at most `ahead_days` after today."""
+    return week_start_of(today + timedelta(days=ahead_days - 6))
+
+
+def first_whole_week(today: date, back_days: int) -> date:
+    """The first week whose every day is at most `back_days` before today."""
+    return week_start_of(today - timedelta(days=back_days - 6))
 
 
 def check_reachable(weeks: Iterable[date], horizon: Horizon) -> list[date]:

@@ -115,9 +115,12 @@ def collect_status(settings: Settings, now: datetime,
     from airbnb_sync.accounts.store import open_store
     from airbnb_sync.defs.instance import horizon_weeks, partition_states
     from airbnb_sync.defs.partitions import partition_key
+    from airbnb_sync.warehouse.installation import with_installation_first_week
     from airbnb_sync.warehouse.request_counts import requests_since
 
     store = open_store(settings)
+    # The grid starts at the installation's persisted first week, as in the code location.
+    settings = with_installation_first_week(settings)
     records = store.list()
     if only_account is not None:
         records = [record for record in records if record.account_id == only_account]

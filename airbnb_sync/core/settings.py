@@ -56,6 +56,9 @@ class Settings:
     run_retry_delay: float
     dagster_url: str
     reports_dir: Path
+    horizon_days: int = 180  # days Airbnb serves before and after today (AIRBNB_SYNC_HORIZON_DAYS)
+    # AIRBNB_SYNC_FIRST_WEEK was set: it wins over the installation's persisted first week.
+    first_week_explicit: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -258,4 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                            "the http(s) address of the Dagster UI, for links in alerts"),
         reports_dir=_parse(env, "AIRBNB_SYNC_REPORTS_DIR", dagster_home / "reports",
                            _folder, "a folder path"),
+        horizon_days=_parse(env, "AIRBNB_SYNC_HORIZON_DAYS", 180, _int_between(7, 366),
+                            "an integer 7..366 (days Airbnb serves before and after today)"),
+        first_week_explicit=bool(_get(env, "AIRBNB_SYNC_FIRST_WEEK")),
     )

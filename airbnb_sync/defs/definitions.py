@@ -20,6 +20,7 @@ from airbnb_sync.defs.report import build_insights_report, build_report_automati
 from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
 from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
+from airbnb_sync.warehouse.installation import with_installation_first_week
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
 # Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
@@ -68,6 +69,6 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
     )
 
 
-_settings = load_settings()
+_settings = with_installation_first_week(load_settings())
 configure_logging(_settings)
 defs = build_definitions(_settings)

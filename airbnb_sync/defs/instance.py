@@ -57,7 +57,8 @@ def horizon_weeks(settings: Settings, now: datetime) -> list[date]:
     grid = {date.fromisoformat(key) for key in
             week_partitions(settings.first_week, settings.lookahead_weeks)
             .get_partition_keys(current_time=now)}
-    served = reachable_horizon(now.date(), settings.lookahead_weeks).weeks()
+    served = reachable_horizon(now.date(), settings.lookahead_weeks, settings.horizon_days,
+                               ahead_days=settings.horizon_days).weeks()
     return [week for week in served if week in grid]
 
 

@@ -19,9 +19,11 @@ from airbnb_sync.sync.refresh import RefreshPolicy
 SENSOR_INTERVAL_SECONDS = 30
 
 
-def _first_sync_marker(account: AccountRecord) -> str:
-    # created_at makes an account that is purged and added again a new account.
-    return f"{account.account_id}@{account.created_at.isoformat()}"
+def _first_sync_marker(account: AccountRecord, dry_run: bool = False) -> str:
+    # created_at makes an account that is purged and added again a new account. A first sync
+    # requested in a dry run is no first sync: its own marker lets the real one follow.
+    marker = f"{account.account_id}@{account.created_at.isoformat()}"
+    return f"{marker}:dry-run" if dry_run else marker
 
 
 def _needs_first_sync(account: AccountRecord) -> bool:
@@ -51,7 +53,7 @@ def build_accounts_sensor(settings: Settings) -> dg.SensorDefinition:
         today = clock.now().date()
         runs = []
         for account in accounts:
-            marker = _first_sync_marker(account)
+            marker = _first_sync_marker(account, settings.dry_run)
             if marker in requested or not _needs_first_sync(account):
                 continue
             weeks = policy.first_sync_range(today, settings.first_sync_weeks)
@@ -61,7 +63,7 @@ def build_accounts_sensor(settings: Settings) -> dg.SensorDefinition:
             context.log.info(f"first sync of account {account.account_id}: weeks {weeks[0]} "
                              f"through {weeks[1]}")
         # Forget markers of accounts that are gone, so the cursor does not grow forever.
-        current = {_first_sync_marker(account) for account in accounts}
+        current = {_first_sync_marker(account, settings.dry_run) for account in accounts}
         cursor = json.dumps(sorted(requested & current))
         skip = None if runs or partition_requests else "no new or removed accounts"
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=partition_requests,

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anchor-lag-days", type=int, default=3)
     parser.add_argument("--anchor-shift-days", type=int, default=0,
                         help="move the anchor of relative offsets by this many days")
-    parser.add_argument("--horizon-days", type=int, default=182)
+    parser.add_argument("--horizon-days", type=int, default=180)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0,
                         help="requests per second per account (0: unlimited)")

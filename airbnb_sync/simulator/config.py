@@ -45,8 +45,8 @@ class SimulatorConfig:
     - today: the simulator's today (None: the real UTC day at each request).
       Offsets count from anchor = today - anchor_lag_days + anchor_shift_days.
     - horizon_days: days before and after today that are served; other days are omitted.
-      182, like the earlier tool's limit: the week 25 weeks after the current one ends at
-      most 181 days ahead, and Airbnb serves it.
+      180, the documented horizon (AIRBNB_SYNC_HORIZON_DAYS's default): the sync asks for
+      whole weeks inside it only.
     - latency_ms: how long every API answer takes, counted from the request's arrival (the
       simulator's own work included, as Airbnb's answer time includes Airbnb's).
     - rate_limit, rate_burst: token bucket per account (requests per second; 0 = no limit).
@@ -73,7 +73,7 @@ class SimulatorConfig:
     today: date | None = None
     anchor_lag_days: int = 3
     anchor_shift_days: int = 0
-    horizon_days: int = 182
+    horizon_days: int = 180  # Airbnb serves about 180 days each way (README)
     latency_ms: float = 0.0
     rate_limit: float = 0.0
     rate_burst: int | None = None

@@ -24,7 +24,13 @@ from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_hor
 from airbnb_sync.core.logs import log_context
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.sync.fetch import FetchOutcome
-from airbnb_sync.sync.lease import DatabasePacingStore, LeaseLost, LeaseTimeout, account_lease
+from airbnb_sync.sync.lease import (
+    DatabasePacingStore,
+    LeaseLost,
+    LeaseTimeout,
+    ReadOnlyPacingStore,
+    account_lease,
+)
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.warehouse.request_counts import record_requests
 
@@ -54,6 +60,7 @@ class AccountWork:
     warehouse: sa.Engine
     today: date
     scraped_at: datetime
+    dry_run: bool = False  # AIRBNB_SYNC_DRY_RUN: fetch and validate, write no table
 
 
 Fetch = Callable[[AccountWork], FetchOutcome]
@@ -67,7 +74,8 @@ def partition_label(account_id: str, week: date) -> str:
 def plan_accounts(settings: Settings, weeks_by_account: WeeksByAccount,
                   today: date) -> dict[str, RequestPlan]:
     """Each account's plan; WeekOutOfRange if any week is not served, before any request."""
-    horizon = reachable_horizon(today, settings.lookahead_weeks)
+    horizon = reachable_horizon(today, settings.lookahead_weeks, settings.horizon_days,
+                                ahead_days=settings.horizon_days)
     return {account_id: plan_requests(weeks, today, horizon, settings.anchor_lag_days)
             for account_id, weeks in weeks_by_account.items()}
 
@@ -97,19 +105,22 @@ def _sync_account(env: SyncEnvironment, account_id: str, plan: RequestPlan, fetc
     except (KeyError, ValueError, AuthExpired) as exc:  # AccountError is a ValueError
         report.failed(account_id, exc)
         return
+    dry_run = env.settings.dry_run
     stats = RequestStats()
+    shared = DatabasePacingStore(env.warehouse)
     pacer = Pacer(env.settings.min_request_interval,
-                  store=DatabasePacingStore(env.warehouse), stats=stats)
+                  store=ReadOnlyPacingStore(shared) if dry_run else shared, stats=stats)
     try:
         with account_lease(env.warehouse, account_id), \
                 env.airbnb.open(session, pacer=pacer, stats=stats) as client:
             outcome = fetch(AccountWork(account_id, plan, client, env.warehouse, env.now.date(),
-                                        env.now))
+                                        env.now, dry_run))
     except AuthExpired as exc:
-        store.set_auth_status(account_id, "expired")
-        env.log.error(f"account {account_id}: Airbnb refused the session; it is marked "
-                      f"expired. Refresh it: airbnb-sync accounts update {account_id} "
-                      "--cookie-file -")
+        if not dry_run:  # a dry run writes no table: the status stays as it was
+            store.set_auth_status(account_id, "expired")
+        marked = "a dry run leaves its status" if dry_run else "it is marked expired"
+        env.log.error(f"account {account_id}: Airbnb refused the session; {marked}. "
+                      f"Refresh it: airbnb-sync accounts update {account_id} --cookie-file -")
         report.failed(account_id, exc)
         return
     except (AirbnbError, LeaseTimeout, LeaseLost) as exc:
@@ -117,15 +128,18 @@ def _sync_account(env: SyncEnvironment, account_id: str, plan: RequestPlan, fetc
         return
     finally:
         report.stats.merge(stats)
-        # Counted even when the fetch failed: Airbnb received them all the same.
-        record_requests(env.warehouse, account_id, stats.total_requests + stats.retries,
-                        datetime.now(UTC))
-    store.set_auth_status(account_id, "ok")
+        # Counted even when the fetch failed: Airbnb received them all the same. A dry run
+        # writes no table, so its requests show in the run's metadata only.
+        if not dry_run:
+            record_requests(env.warehouse, account_id, stats.total_requests + stats.retries,
+                            datetime.now(UTC))
+    if not dry_run:  # a dry run leaves the account as it was, never-synced included
+        store.set_auth_status(account_id, "ok")
     report.records.extend(outcome.records)
     report.anchor_shifts[account_id] = outcome.anchor_shift
     if outcome.failed_listings:
         report.failed_listings[account_id] = dict(outcome.failed_listings)
-    else:
+    elif not dry_run:
         store.mark_synced(account_id, env.now)
     env.log.info(f"account {account_id}: {len(outcome.records)} rows over {len(plan.weeks)} "
                  f"weeks, {len(outcome.failed_listings)} listings failed")

@@ -196,6 +196,24 @@ class DatabasePacingStore:
         return None if value is None else _as_utc(value).timestamp()
 
 
+class ReadOnlyPacingStore:
+    """A dry run's pacing store: it honours what other runs stored (and checks the lease like
+    the shared store) but keeps its own "not before" in memory, because a dry run writes no
+    table. Its requests still hold the lease, so none overlaps another run's."""
+
+    def __init__(self, shared: DatabasePacingStore) -> None:
+        self._shared = shared
+        self._own: dict[str, float] = {}
+
+    def get(self, account_id: str) -> float | None:
+        times = [t for t in (self._shared.get(account_id), self._own.get(account_id))
+                 if t is not None]
+        return max(times, default=None)
+
+    def set(self, account_id: str, epoch: float) -> None:
+        self._own[account_id] = epoch
+
+
 def load_anchor_day(engine: sa.Engine, account_id: str, today: date) -> date | None:
     """The anchor day calibrated today for this account, if a run measured one."""
     with engine.connect() as connection:

@@ -15,7 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from airbnb_sync.airbnb.windows import reachable_horizon, week_start_of
+from airbnb_sync.airbnb.windows import (
+    HORIZON_DAYS,
+    Horizon,
+    first_whole_week,
+    reachable_horizon,
+    week_start_of,
+)
 from airbnb_sync.core.settings import Settings
 
 ONE_WEEK = timedelta(days=7)
@@ -34,6 +40,7 @@ class RefreshPolicy:
     lookahead_weeks: int
     far_refresh_days: int
     first_week: date
+    horizon_days: int = HORIZON_DAYS
 
     def __post_init__(self) -> None:
         if not 1 <= self.far_refresh_days <= 7:
@@ -49,6 +56,7 @@ class RefreshPolicy:
             lookahead_weeks=settings.lookahead_weeks,
             far_refresh_days=settings.far_refresh_days,
             first_week=settings.first_week,
+            horizon_days=settings.horizon_days,
         )
 
     def far_block(self, today: date) -> range:
@@ -61,12 +69,20 @@ class RefreshPolicy:
         return range(start, end)
 
     def daily_ranges(self, today: date) -> list[WeekRange]:
-        """Today's contiguous week ranges: the near tier, and today's far block."""
+        """Today's contiguous week ranges: the near tier, today's far block, and the week
+        that became reachable at the far end today (its block may come up only in 7 days)."""
         offsets = set(range(-self.lookback_weeks, self.near_ahead_weeks + 1))
         offsets |= set(self.far_block(today))
         current = week_start_of(today)
-        weeks = [current + offset * ONE_WEEK for offset in sorted(offsets)]
-        return _contiguous(self._servable(weeks, today))
+        weeks = {current + offset * ONE_WEEK for offset in offsets}
+        newest = self.last_reachable_week(today)
+        if newest != self.last_reachable_week(today - timedelta(days=1)):
+            weeks.add(newest)
+        return _contiguous(self._servable(sorted(weeks), today))
+
+    def last_reachable_week(self, today: date) -> date:
+        """The furthest week of the lookahead whose every day Airbnb serves today."""
+        return self._horizon(today).last_week
 
     def first_sync_range(self, today: date, first_sync_weeks: int) -> WeekRange:
         """From `first_sync_weeks` before the current week through the lookahead end,
@@ -80,9 +96,16 @@ class RefreshPolicy:
                              f"{self.first_week}: set it to a Sunday before {today}")
         return servable[0], servable[-1]
 
+    def _horizon(self, today: date) -> Horizon:
+        return reachable_horizon(today, self.lookahead_weeks, self.horizon_days,
+                                 ahead_days=self.horizon_days)
+
     def _servable(self, weeks: list[date], today: date) -> list[date]:
-        horizon = reachable_horizon(today, self.lookahead_weeks)
-        return [week for week in weeks if week in horizon and week >= self.first_week]
+        """Weeks of the grid whose every day Airbnb serves today: a week cut by either edge
+        of the horizon would be fetched incomplete."""
+        horizon = self._horizon(today)
+        first = max(self.first_week, first_whole_week(today, self.horizon_days))
+        return [week for week in weeks if week in horizon and week >= first]
 
 
 def _contiguous(weeks: list[date]) -> list[WeekRange]:

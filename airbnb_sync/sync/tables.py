@@ -157,7 +157,7 @@ def conversion_sync(listing_ids: Mapping[str, list[str]]) -> TableSync:
     def fetch(work: AccountWork) -> FetchOutcome:
         outcome = fetch_conversion(work.client, work.account_id, listing_ids[work.account_id],
                                    work.plan, work.scraped_at)
-        if outcome.anchor is not None and outcome.records:
+        if outcome.anchor is not None and outcome.records and not work.dry_run:
             save_anchor_day(work.warehouse, work.account_id, outcome.anchor.day, work.today)
         return outcome
 
@@ -176,7 +176,8 @@ def visibility_sync(listing_ids: Mapping[str, list[str]]) -> TableSync:
             return None if day is None else Anchor(day)
 
         anchor = calibrate_anchor(work.client, ids, work.plan, measured_today)
-        save_anchor_day(work.warehouse, work.account_id, anchor.day, work.today)
+        if not work.dry_run:  # a dry run writes no table (its next step calibrates again)
+            save_anchor_day(work.warehouse, work.account_id, anchor.day, work.today)
         return fetch_visibility(work.client, work.account_id, ids, work.plan, work.scraped_at,
                                 anchor)
 

@@ -194,3 +194,16 @@ request_counts = sa.Table(
     sa.Column("requests", sa.Integer, nullable=False),
     sa.Index("ix_request_counts_hour", "hour"),
 )
+
+
+# The installation's own facts, one row (id 1): the first week of the partition grid, fixed
+# when the warehouse was created so that the partitions never move (migration 0003 writes it;
+# AIRBNB_SYNC_FIRST_WEEK still wins). In the warehouse because it is the one store every
+# process of a deployment shares and keeps (DAGSTER_HOME is not kept under Compose).
+installation = sa.Table(
+    "installation",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("first_week", sa.Date, nullable=False),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+)

@@ -159,6 +159,58 @@ def gaps(sim: Simulator) -> list[float]:
     return [later - earlier for earlier, later in pairwise(times)]
 
 
+def pauses(sim: Simulator) -> list[float]:
+    """From the simulator's end of each answer to the arrival of the next request.
+
+    A wait the client starts when an answer arrives (Retry-After, backoff) lies entirely
+    inside this pause, because the simulator stamps `finished` before the bytes leave: the
+    bound holds however late the client is scheduled, unlike a gap between two arrivals."""
+    records = logged(sim)
+    return [later["started"] - earlier["finished"] for earlier, later in pairwise(records)]
+
+
+class RecordingPacer(Pacer):
+    """A pacer that notes when it reserved each request's slot, on its own clocks.
+
+    The pacer's guarantee is about these moments: two reservations of an account are at least
+    `min_interval` apart on the monotonic clock, and a request leaves after its reservation.
+    Arrival times at the server add the client's scheduling delay, which a loaded machine
+    makes arbitrary, so they cannot show the interval. `preempt` stalls the client for that
+    many seconds after its first reservation, as a busy machine does."""
+
+    def __init__(self, min_interval: float, preempt: float = 0.0) -> None:
+        self.reserved: list[float] = []
+        self.reserved_wall: list[float] = []
+        self._reading = (0.0, 0.0)
+        self._preempt = preempt
+        super().__init__(min_interval, monotonic=self._monotonic_noted)
+
+    def _monotonic_noted(self) -> float:
+        # wait_turn reads the monotonic clock last when it reserves the slot.
+        self._reading = (time.monotonic(), time.time())
+        return self._reading[0]
+
+    def wait_turn(self, account_id: str) -> float:
+        waited = super().wait_turn(account_id)
+        self.reserved.append(self._reading[0])
+        self.reserved_wall.append(self._reading[1])
+        if len(self.reserved) == 1:
+            time.sleep(self._preempt)
+        return waited
+
+
+def assert_paced(pacer: RecordingPacer, sim: Simulator, interval: float) -> None:
+    """The pacer's guarantees, checked on its clocks and on the simulator's."""
+    records = logged(sim)
+    assert len(pacer.reserved) == len(records)  # one reservation per request sent
+    assert all(later - earlier >= interval - 1e-9
+               for earlier, later in pairwise(pacer.reserved)), pacer.reserved
+    # Each request reached the simulator after its reservation and after the previous answer.
+    assert all(record["started"] >= reserved
+               for record, reserved in zip(records, pacer.reserved_wall, strict=True))
+    assert all(pause >= 0 for pause in pauses(sim))
+
+
 def seed_with_faults(kind: str, pattern: list[bool], rate: float = 0.5) -> int:
     """A simulator seed whose first requests of ACCOUNT fault (or not) as `pattern` says.
     The tests check the statuses the simulator logged, so a changed fault draw shows up."""
@@ -285,15 +337,17 @@ def test_the_proxy_of_the_environment_is_used_unless_no_proxy_names_the_host(
                                                                     else (2, 0))
 
 
-def test_requests_of_an_account_are_spaced_by_the_interval(simulator: Simulator) -> None:
-    with client_for(simulator.url, AIRBNB_SYNC_MIN_REQUEST_INTERVAL="0.1") as client:
+@pytest.mark.parametrize("preempt", [0.0, 0.05], ids=["idle", "client-preempted"])
+def test_requests_of_an_account_are_spaced_by_the_interval(simulator: Simulator,
+                                                           preempt: float) -> None:
+    pacer = RecordingPacer(0.1, preempt=preempt)
+    with client_for(simulator.url, pacer) as client:
         for _ in range(6):
             client.listings_section()
-    measured = gaps(simulator)
-    assert len(measured) == 5
-    # Server-side arrival times: allow a few ms of loopback scheduling noise.
-    assert min(measured) >= 0.1 - 0.01
-    assert client.stats.seconds_waiting >= 5 * 0.1 - 0.05
+    assert len(logged(simulator)) == 6
+    assert_paced(pacer, simulator, 0.1)
+    # No wait is longer than one interval with the largest jitter.
+    assert client.stats.seconds_waiting <= 5 * 0.1 * (1 + pacer.jitter) + 1e-6
 
 
 def test_retry_after_is_honoured_before_the_next_attempt(simulator: Simulator) -> None:
@@ -302,7 +356,7 @@ def test_retry_after_is_honoured_before_the_next_attempt(simulator: Simulator) -
         client.listings_section()
         client.listings_section()  # too soon for 1 request/s: 429, Retry-After: 1
     assert statuses(simulator) == [200, 429, 200]
-    assert gaps(simulator)[1] >= 1.0
+    assert pauses(simulator)[1] >= 1.0
     assert simulator.stats()["retry_after_violations"] == 0
     assert (client.stats.rate_limited, client.stats.retries) == (1, 1)
     assert client.stats.seconds_waiting >= 1.0
@@ -319,7 +373,7 @@ def test_a_retry_after_holds_back_another_process_of_the_account(simulator: Simu
     with client_for(simulator.url, Pacer(INTERVAL, store=shared)) as second:
         second.listings_section()
     assert statuses(simulator) == [429, 200]
-    assert gaps(simulator)[0] >= 1.0
+    assert pauses(simulator)[0] >= 1.0
     assert simulator.stats()["retry_after_violations"] == 0
 
 
@@ -329,7 +383,7 @@ def test_rate_limiting_beyond_the_budget_raises_rate_limited(simulator: Simulato
     with client, pytest.raises(RateLimited, match=f"account {ACCOUNT} on ListingsSectionQuery"):
         client.listings_section()
     assert statuses(simulator) == [429, 429]  # a second wait of 1 s would exceed 1.5 s
-    assert gaps(simulator)[0] >= 1.0
+    assert pauses(simulator)[0] >= 1.0
     assert (client.stats.rate_limited, client.stats.retries) == (2, 1)
 
 
@@ -340,18 +394,18 @@ def test_retry_after_is_capped_by_max_retry_after(simulator: Simulator) -> None:
     with client, pytest.raises(RateLimited):
         client.listings_section()
     assert statuses(simulator) == [429, 429]
-    assert 0.3 <= gaps(simulator)[0] < 5
+    assert pauses(simulator)[0] >= 0.3 and gaps(simulator)[0] < 5
 
 
 def test_server_errors_are_retried_with_exponential_backoff(simulator: Simulator) -> None:
     simulator.configure(error_rate=0.5, seed=seed_with_faults("error", [True, True, False]))
-    with client_for(simulator.url) as client:
+    pacer = RecordingPacer(INTERVAL)
+    with client_for(simulator.url, pacer) as client:
         client.listings_section()
     observed = statuses(simulator)
     assert [status >= 500 for status in observed] == [True, True, False]
-    first_gap, second_gap = gaps(simulator)
-    assert first_gap >= INTERVAL - 0.01  # urllib3 retries the first failure at once: pacing
-    assert second_gap >= 2 * FAST_BACKOFF.factor  # then factor * 2^(n-1), plus jitter
+    assert_paced(pacer, simulator, INTERVAL)  # urllib3 retries the first failure at once
+    assert pauses(simulator)[1] >= 2 * FAST_BACKOFF.factor  # then factor * 2^(n-1) + jitter
     assert client.stats.retries == 2
     assert client.stats.total_requests == 1
 
@@ -392,8 +446,8 @@ def test_broken_bodies_get_a_bounded_retry_then_airbnb_unavailable(simulator: Si
     with client, pytest.raises(AirbnbUnavailable, match=r"\(3 attempts\)"):
         client.listings_section()
     assert statuses(simulator) == [200, 200, 200]
-    first_gap, second_gap = gaps(simulator)
-    assert first_gap >= FAST_BACKOFF.factor and second_gap >= 2 * FAST_BACKOFF.factor
+    first_pause, second_pause = pauses(simulator)
+    assert first_pause >= FAST_BACKOFF.factor and second_pause >= 2 * FAST_BACKOFF.factor
     assert client.stats.retries == 2
 
 

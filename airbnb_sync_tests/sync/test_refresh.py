@@ -40,9 +40,11 @@ def test_seven_consecutive_days_refresh_every_week_and_the_near_weeks_daily() ->
         assert near <= offsets
     assert set().union(*per_day) == set(range(-1, 26))
     far_blocks = [offsets - near for offsets in per_day]
-    # 21 far weeks in 7 disjoint blocks of 3 contiguous weeks, Sunday first.
-    assert [sorted(block) for block in far_blocks] == [
-        list(range(5 + 3 * i, 8 + 3 * i)) for i in range(7)]
+    # 21 far weeks in 7 disjoint blocks of 3 contiguous weeks, Sunday first; on Monday the
+    # week 25 ahead becomes whole within 180 days and is fetched at once, out of turn.
+    expected = [list(range(5 + 3 * i, 8 + 3 * i)) for i in range(7)]
+    expected[1].append(25)
+    assert [sorted(block) for block in far_blocks] == expected
 
 
 def test_near_and_far_ranges_are_separate_runs_unless_adjacent() -> None:
@@ -52,6 +54,7 @@ def test_near_and_far_ranges_are_separate_runs_unless_adjacent() -> None:
     assert p.daily_ranges(monday) == [
         (SUNDAY - timedelta(weeks=1), SUNDAY + timedelta(weeks=4)),
         (SUNDAY + timedelta(weeks=8), SUNDAY + timedelta(weeks=10)),
+        (SUNDAY + timedelta(weeks=25), SUNDAY + timedelta(weeks=25)),  # new at the far end
     ]
 
 
@@ -83,22 +86,24 @@ def test_one_setting_gives_the_earlier_tools_policy() -> None:
     p = RefreshPolicy.from_settings(settings)
     for i in range(7):
         day = SUNDAY + timedelta(days=i)
-        assert p.daily_ranges(day) == [(SUNDAY - timedelta(weeks=1),
-                                        SUNDAY + timedelta(weeks=25))]
+        # On Sunday the week 25 ahead ends 181 days ahead: beyond the 180-day horizon.
+        last = SUNDAY + timedelta(weeks=24 if i == 0 else 25)
+        assert p.daily_ranges(day) == [(SUNDAY - timedelta(weeks=1), last)]
 
 
 def test_first_sync_covers_first_sync_weeks_back_to_the_lookahead_end() -> None:
     p = policy()
     assert p.first_sync_range(SUNDAY + timedelta(days=3), 25) == (
         SUNDAY - timedelta(weeks=25), SUNDAY + timedelta(weeks=25))
+    # Started on a Sunday, it stops at the last week whose Saturday is within 180 days.
     assert p.first_sync_range(SUNDAY, 4) == (SUNDAY - timedelta(weeks=4),
-                                             SUNDAY + timedelta(weeks=25))
+                                             SUNDAY + timedelta(weeks=24))
 
 
 def test_first_sync_is_clipped_to_what_airbnb_serves_and_to_the_grid() -> None:
     saturday = SUNDAY + timedelta(days=6)
     first, _ = policy().first_sync_range(saturday, 26)
-    assert (saturday - (first + timedelta(days=6))).days <= 180  # its week still ends in reach
+    assert (saturday - first).days <= 180 < (saturday - first + timedelta(weeks=1)).days
     grid_start = SUNDAY - timedelta(weeks=2)
     assert policy(first_week=grid_start).first_sync_range(SUNDAY, 25)[0] == grid_start
     with pytest.raises(ValueError, match="AIRBNB_SYNC_FIRST_WEEK"):
@@ -109,3 +114,34 @@ def test_near_tier_never_reaches_past_the_lookahead() -> None:
     p = RefreshPolicy.from_settings(load_settings({"AIRBNB_SYNC_LOOKAHEAD_WEEKS": "2"}))
     for i in range(7):
         assert max(refreshed_offsets(p, SUNDAY + timedelta(days=i))) == 2
+
+
+@pytest.mark.parametrize("far_refresh_days", range(1, 8))
+@pytest.mark.parametrize("horizon_days", [180, 177, 183])
+def test_a_week_new_at_the_far_end_is_fetched_the_day_it_becomes_whole(
+        far_refresh_days: int, horizon_days: int) -> None:
+    """Every day of three years: the furthest week asked for ends within the horizon, and a
+    week that is reachable today but was not yesterday is in today's ranges."""
+    p = policy(far_refresh_days=far_refresh_days, horizon_days=horizon_days)
+    start = date(2026, 1, 1)
+    for i in range(3 * 365):
+        day = start + timedelta(days=i)
+        weeks = {week for r in p.daily_ranges(day) for week in weeks_of(r)}
+        assert max(weeks) + timedelta(days=6) <= day + timedelta(days=horizon_days)
+        assert min(weeks) >= day - timedelta(days=horizon_days)
+        newest = p.last_reachable_week(day)
+        if newest != p.last_reachable_week(day - timedelta(days=1)):
+            assert newest in weeks, (day, newest)
+
+
+@pytest.mark.parametrize("horizon_days", [180, 175])
+def test_first_syncs_ask_for_whole_weeks_inside_the_horizon_only(horizon_days: int) -> None:
+    p = RefreshPolicy.from_settings(load_settings(
+        {"AIRBNB_SYNC_HORIZON_DAYS": str(horizon_days), "AIRBNB_SYNC_FIRST_SYNC_WEEKS": "26"}))
+    for i in range(14):
+        day = SUNDAY + timedelta(days=i)
+        first, last = p.first_sync_range(day, 26)
+        assert last + timedelta(days=6) <= day + timedelta(days=horizon_days)
+        assert last + timedelta(days=13) > day + timedelta(days=horizon_days) or \
+            last == week_start_of(day) + timedelta(weeks=25)  # or the lookahead's end
+        assert first >= day - timedelta(days=horizon_days)
