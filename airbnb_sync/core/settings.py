@@ -55,6 +55,10 @@ class Settings:
     run_retries: int
     run_retry_delay: float
     dagster_url: str
+    # Keep-alive: accept the authentication cookies Airbnb rotates, and store them.
+    session_keepalive: bool = True
+    # A `session_expiring` alert goes out this many hours before a known session expiry.
+    session_alert_hours: float = 24.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -251,4 +255,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                "seconds >= 0"),
         dagster_url=_parse(env, "AIRBNB_SYNC_DAGSTER_URL", "http://127.0.0.1:3000", _http_url,
                            "the http(s) address of the Dagster UI, for links in alerts"),
+        session_keepalive=_parse(env, "AIRBNB_SYNC_SESSION_KEEPALIVE", True, _bool,
+                                 "true/false, 1/0, yes/no"),
+        session_alert_hours=_parse(env, "AIRBNB_SYNC_SESSION_ALERT_HOURS", 24.0,
+                                   _non_negative_float, "hours >= 0"),
     )
