@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -267,32 +267,44 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if not records:
         print("no accounts; register one with `airbnb-sync accounts add`")
         return EXIT_OK
+    from airbnb_sync.accounts.session_times import expires_in, session_age
+
+    now = datetime.now(UTC)
     print(f"{'account':<20} {'state':<11} {'auth':<8} {'last sync (UTC)':<17} "
+          f"{'session age':<11} {'rotated (UTC)':<16} {'expires in':<10} "
           f"{'customer':<36} label")
     for record in records:
         last_sync = record.last_sync_at.strftime("%Y-%m-%d %H:%M") if record.last_sync_at else "-"
+        rotated = (record.session_rotated_at.strftime("%Y-%m-%d %H:%M")
+                   if record.session_rotated_at else "-")
         print(f"{record.account_id:<20} {_state(record):<11} {record.auth_status:<8} "
-              f"{last_sync:<17} {record.customer_id or '-':<36} {record.label or ''}")
+              f"{last_sync:<17} {session_age(record, now):<11} {rotated:<16} "
+              f"{expires_in(record, now):<10} {record.customer_id or '-':<36} "
+              f"{record.label or ''}")
     return EXIT_OK
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.accounts.session_times import session_details
     from airbnb_sync.accounts.store import CredentialsUnreadable
 
     store = _store(settings)
     record = store.get(args.account_id)
-    details: dict[str, object] = {**record.as_dict(), "state": _state(record)}
+    details: dict[str, object] = {**record.as_dict(), "state": _state(record),
+                                  **session_details(record, datetime.now(UTC))}
     try:
         summary = store.credentials_summary(args.account_id)
         details.update(cookies=f"{summary.cookie_count} (sha256 {summary.cookie_sha256_prefix})",
-                       x_client_version=summary.x_client_version, user_agent=summary.user_agent)
+                       x_client_version=summary.x_client_version, user_agent=summary.user_agent,
+                       api_key="captured with the paste" if summary.has_api_key
+                       else "from AIRBNB_API_KEY")
     except CredentialsUnreadable:
         details["cookies"] = "unreadable with the configured keys"
     if args.json:
         print_json(details)
     else:
         for name, value in details.items():
-            print(f"{name + ':':<18} {'-' if value is None else value}")
+            print(f"{name + ':':<19} {'-' if value is None else value}")
     return EXIT_OK
 
 
