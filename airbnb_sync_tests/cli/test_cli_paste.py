@@ -24,8 +24,9 @@ from paste_forms import (
     chrome_powershell,
     har,
 )
-from test_cli_accounts import Cli, _partitions, cli, key, sqlite_only  # noqa: F401
+from test_cli_accounts import Cli, _partitions, sqlite_only
 
+from airbnb_sync.accounts.secrets import generate_key
 from airbnb_sync.accounts.store import open_store
 from airbnb_sync.airbnb.cookies import AUTH_COOKIES
 from airbnb_sync.core.settings import load_settings
@@ -44,6 +45,18 @@ PASTES: dict[str, tuple[str, Callable[[str], str], str]] = {
     "har chrome": ("--from-har", har, CHROME_UA),
     "har firefox": ("--from-har", lambda cookie: har(cookie, lower_case=False), CHROME_UA),
 }
+
+
+@pytest.fixture
+def cli(database_url: str, dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The accounts CLI on `database_url`, as in test_cli_accounts."""
+    monkeypatch.setenv("AIRBNB_SYNC_DATABASE_URL", database_url)
+    monkeypatch.setenv("AIRBNB_SYNC_SECRET_KEY", generate_key())
+    monkeypatch.setenv("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "0")
+    folder = tmp_path / "pastes"
+    folder.mkdir()
+    return Cli(capsys, folder, database_url)
 
 
 def _stored(account_id: str) -> Any:
