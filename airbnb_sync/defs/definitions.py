@@ -18,7 +18,11 @@ from airbnb_sync.defs.checks import build_freshness_check
 from airbnb_sync.defs.partitions import sync_partitions
 from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
 from airbnb_sync.defs.schedules import build_daily_schedule
-from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
+from airbnb_sync.defs.sensors import (
+    build_accounts_sensor,
+    build_failure_alerts,
+    build_session_expiry_alerts,
+)
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
 # Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
@@ -53,7 +57,8 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
         assets=build_sync_assets(settings, partitions_def),
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
         schedules=[build_daily_schedule(settings)],
-        sensors=[build_accounts_sensor(settings), build_failure_alerts(settings)],
+        sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
+                 build_session_expiry_alerts(settings)],
         resources={
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(
