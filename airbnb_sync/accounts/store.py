@@ -24,6 +24,7 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from airbnb_sync.accounts.secrets import KEY_VARIABLE, cipher_for
 from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.cookies import (
+    REQUIRED_COOKIES,
     InvalidCookie,
     auth_cookies,
     cookie_header,
@@ -264,9 +265,10 @@ class _Credentials:
                    data.get("api_key"), dict(data.get("expires") or {}))
 
     def expires_at(self) -> datetime | None:
-        """The session ends when the first of its cookies with a known expiry does."""
+        """The session ends when the first of the cookies it cannot do without (`_aat`,
+        `_user_attributes`) does, when that is known; other cookies come and go."""
         times = [datetime.fromisoformat(value) for name, value in self.expires.items()
-                 if name in self.cookies]
+                 if name in self.cookies and name in REQUIRED_COOKIES]
         return min(times) if times else None
 
 
