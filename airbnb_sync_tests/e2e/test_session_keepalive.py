@@ -5,6 +5,7 @@ run metadata, alerts."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +79,25 @@ def test_rotated_sessions_are_kept_alerted_before_expiry_and_never_leak(
         assert record.session_rotated_at is not None and record.session_expires_at is not None
         assert record.session_expires_at - datetime.now(UTC) < timedelta(hours=MAX_AGE_HOURS)
 
+        # list, show and status tell the session's age, last rotation and expiry.
+        before = capsys.readouterr()  # what the runs printed: scanned below with the logs
+        outputs = [before.out, before.err]
+        assert cli(["accounts", "show", CANARY_HOST, "--json"]) == 0
+        outputs.append(capsys.readouterr().out)
+        shown = json.loads(outputs[-1])
+        assert shown["session_rotated_at"] == record.session_rotated_at.isoformat()
+        assert shown["session_expires_at"] == record.session_expires_at.isoformat()
+        assert shown["session_expires_in"].startswith("9h") and shown["session_age"] != "-"
+        assert cli(["accounts", "list"]) == 0
+        outputs.append(capsys.readouterr().out)
+        line = next(row for row in outputs[-1].splitlines() if row.startswith(CANARY_HOST))
+        assert record.session_rotated_at.strftime("%Y-%m-%d %H:%M") in line and " 9h " in line
+        cli(["status", "--json"])
+        outputs.append(capsys.readouterr().out)
+        status = next(account for account in json.loads(outputs[-1])["accounts"]
+                      if account["account_id"] == CANARY_HOST)
+        assert status["session"]["session_expires_at"] == record.session_expires_at.isoformat()
+
         # A second run picks up where the first left: no expiry.
         assert run_range(CANARY_HOST, first, last).success
         assert simulator.state.rotation.generations(CANARY_HOST) > rotations
@@ -116,6 +136,7 @@ def test_rotated_sessions_are_kept_alerted_before_expiry_and_never_leak(
             "dagster storage": _files_text(dagster_home).decode("utf-8", "replace"),
             "run events and metadata": "\n".join(run_texts),
             "logs": caplog.text + captured.out + captured.err,
+            "command output": "\n".join(outputs),
             "alerts": b"\n".join(receiver.raw).decode(),
         }
         for place, text in places.items():
