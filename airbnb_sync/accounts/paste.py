@@ -72,6 +72,9 @@ def parse_curl(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
     text = text.strip()
     if not text:
         raise PasteError(f"the paste is empty: {_HOW_TO_COPY}")
+    if text[0] in "[{":
+        raise PasteError("this looks like a HAR file, not a curl command: give it with "
+                         "--from-har FILE")
     _refuse_windows_forms(text)
     words = _split_bash(text)
     if not words or words[0] != "curl":
@@ -168,6 +171,7 @@ def _ansi_c_value(raw: str) -> str:
 
 def _curl_request(words: list[str]) -> _Request:
     request = _Request(url=None, headers=[])
+    positional: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
@@ -182,9 +186,13 @@ def _curl_request(words: list[str]) -> _Request:
             name, _, value = word.partition("=")
             if name in _OPTIONS_WITH_VALUE:
                 _curl_option(request, name, value)
-        elif not word.startswith("-") and request.url is None:
-            request.url = word
+        elif not word.startswith("-"):
+            positional.append(word)
         i += 1
+    if request.url is None and positional:
+        # The address, wherever it stands; a value of an option we do not know is not one.
+        urls = [word for word in positional if word.lower().startswith(("http://", "https://"))]
+        request.url = (urls or positional)[0]
     return request
 
 
@@ -212,6 +220,8 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
     if not text.strip():
         raise PasteError("the HAR file is empty: in the Network tab, save all requests as HAR "
                          "(Chrome: Export HAR (with sensitive data))")
+    if text.lstrip().startswith("curl"):
+        raise PasteError("this is a curl command, not a HAR file: give it with --from-curl")
     try:
         document = json.loads(text)
     except json.JSONDecodeError:

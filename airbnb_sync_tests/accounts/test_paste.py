@@ -84,6 +84,13 @@ def test_shell_metacharacters_stay_literal_and_nothing_is_run(
     assert os.listdir(tmp_path) == []
 
 
+def test_the_address_may_come_last_after_options_unknown_to_the_parser() -> None:
+    pasted = chrome_bash(COOKIE)
+    url_word = pasted.split(" \\\n")[0][len("curl "):]
+    moved = pasted.replace(url_word, "--retry 3 --compressed", 1) + f" {url_word}"
+    assert parse_curl(moved).cookies == EXPECTED_COOKIES
+
+
 def test_two_cookie_headers_are_merged_when_they_agree_and_refused_when_they_do_not() -> None:
     first, second = COOKIE.split("; _aat=")
     split = chrome_bash(first).replace("-H 'accept: */*'", f"-H 'Cookie: _aat={second}'")
@@ -120,6 +127,8 @@ BAD_PASTES: dict[str, tuple[Callable[[], str], Callable[[str], object], str]] = 
     "har without api": (lambda: har(COOKIE).replace("/api/v3/", "/api/v2/"), parse_har,
                         "no request to /api/v3/"),
     "not a har": (lambda: '{"cookies": []}', parse_har, "not a HAR export"),
+    "har given as curl": (lambda: har(COOKIE), parse_curl, "give it with --from-har"),
+    "curl given as har": (lambda: chrome_bash(COOKIE), parse_har, "give it with --from-curl"),
 }
 
 
