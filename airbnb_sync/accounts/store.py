@@ -13,8 +13,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -23,7 +23,13 @@ from cryptography.fernet import InvalidToken, MultiFernet
 
 from airbnb_sync.accounts.secrets import KEY_VARIABLE, cipher_for
 from airbnb_sync.airbnb.client import HostSession
-from airbnb_sync.airbnb.cookies import InvalidCookie, cookie_header, session_cookies_for
+from airbnb_sync.airbnb.cookies import (
+    REQUIRED_COOKIES,
+    InvalidCookie,
+    auth_cookies,
+    cookie_header,
+    session_cookies_for,
+)
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, create_warehouse_engine
 from airbnb_sync.warehouse.tables import (
@@ -42,6 +48,7 @@ ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
 CLIENT_VERSION = re.compile(r"[0-9a-fA-F]{40}")
 MAX_USER_AGENT = 512
 MAX_LABEL = 200
+MAX_API_KEY = 200
 # The rows `purge` removes, children first.
 ACCOUNT_DATA_TABLES: tuple[sa.Table, ...] = (
     conversion_metrics, visibility_metrics, listings, request_pacing, request_counts,
@@ -164,6 +171,19 @@ def validate_account_input(account_id: str, *, cookie_text: str | None = None,
         validate_label(label)
 
 
+def validate_api_key(api_key: str) -> str:
+    if not api_key or len(api_key) > MAX_API_KEY or not _printable_ascii(api_key) \
+            or " " in api_key:
+        raise InvalidAccountInput(
+            "the X-Airbnb-API-Key of the paste is invalid: it must be printable ASCII without "
+            f"spaces, at most {MAX_API_KEY} characters; copy the request again, unchanged")
+    return api_key
+
+
+def _expiry_texts(expires: Mapping[str, datetime] | None) -> dict[str, str]:
+    return {name: when.astimezone(UTC).isoformat() for name, when in (expires or {}).items()}
+
+
 def _printable_ascii(text: str) -> bool:
     return all(" " <= char <= "~" for char in text)
 
@@ -190,6 +210,9 @@ class AccountRecord:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    session_stored_at: datetime | None = None
+    session_rotated_at: datetime | None = None
+    session_expires_at: datetime | None = None
 
     @property
     def is_deleted(self) -> bool:
@@ -209,6 +232,7 @@ class CredentialsSummary:
     cookie_sha256_prefix: str
     x_client_version: str
     user_agent: str
+    has_api_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,18 +240,36 @@ class _Credentials:
     cookies: dict[str, str]
     x_client_version: str
     user_agent: str
+    # The X-Airbnb-API-Key captured with a paste (used when AIRBNB_API_KEY is unset), and
+    # the expiry of each cookie whose expiry is known (ISO timestamps, UTC).
+    api_key: str | None = None
+    expires: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"_Credentials(<{len(self.cookies)} cookies>)"
 
     def to_json(self) -> str:
-        return json.dumps({"cookies": self.cookies, "x_client_version": self.x_client_version,
-                           "user_agent": self.user_agent}, sort_keys=True)
+        data: dict[str, Any] = {"cookies": self.cookies,
+                                "x_client_version": self.x_client_version,
+                                "user_agent": self.user_agent}
+        if self.api_key is not None:
+            data["api_key"] = self.api_key
+        if self.expires:
+            data["expires"] = self.expires
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> _Credentials:
         data = json.loads(text)
-        return cls(dict(data["cookies"]), data["x_client_version"], data["user_agent"])
+        return cls(dict(data["cookies"]), data["x_client_version"], data["user_agent"],
+                   data.get("api_key"), dict(data.get("expires") or {}))
+
+    def expires_at(self) -> datetime | None:
+        """The session ends when the first of the cookies it cannot do without (`_aat`,
+        `_user_attributes`) does, when that is known; other cookies come and go."""
+        times = [datetime.fromisoformat(value) for name, value in self.expires.items()
+                 if name in self.cookies and name in REQUIRED_COOKIES]
+        return min(times) if times else None
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -250,6 +292,9 @@ def _record(row: sa.Row[Any]) -> AccountRecord:
         created_at=_utc(row.created_at),  # type: ignore[arg-type]
         updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
         deleted_at=_utc(row.deleted_at),
+        session_stored_at=_utc(row.session_stored_at),
+        session_rotated_at=_utc(row.session_rotated_at),
+        session_expires_at=_utc(row.session_expires_at),
     )
 
 
@@ -310,22 +355,27 @@ class AccountStore:
             )
         credentials = self._credentials(account_id)
         return HostSession(account_id, dict(credentials.cookies), credentials.x_client_version,
-                           credentials.user_agent)
+                           credentials.user_agent, api_key=credentials.api_key)
 
     def credentials_summary(self, account_id: str) -> CredentialsSummary:
         credentials = self._credentials(account_id)
         digest = hashlib.sha256(cookie_header(credentials.cookies).encode()).hexdigest()
         return CredentialsSummary(len(credentials.cookies), digest[:8],
-                                  credentials.x_client_version, credentials.user_agent)
+                                  credentials.x_client_version, credentials.user_agent,
+                                  credentials.api_key is not None)
 
     # writing
 
     def add(self, account_id: str, cookie_text: str, x_client_version: str, user_agent: str,
-            customer_id: str | None = None, label: str | None = None) -> AccountRecord:
+            customer_id: str | None = None, label: str | None = None, *,
+            api_key: str | None = None,
+            expires: Mapping[str, datetime] | None = None) -> AccountRecord:
         account_id = validate_account_id(account_id)
         credentials = _Credentials(validate_cookies(account_id, cookie_text),
                                    validate_client_version(x_client_version),
-                                   validate_user_agent(user_agent))
+                                   validate_user_agent(user_agent),
+                                   None if api_key is None else validate_api_key(api_key),
+                                   _expiry_texts(expires))
         values = {
             "customer_id": None if customer_id is None else validate_customer_id(customer_id),
             "label": None if label is None else validate_label(label),
@@ -341,6 +391,7 @@ class AccountStore:
                 connection.execute(accounts.insert().values(
                     account_id=account_id, credentials=self._encrypt(credentials),
                     is_active=True, auth_status="unknown", created_at=now, updated_at=now,
+                    session_stored_at=now, session_expires_at=credentials.expires_at(),
                     **values,
                 ))
         except sa.exc.IntegrityError:
@@ -349,8 +400,11 @@ class AccountStore:
 
     def update(self, account_id: str, *, cookie_text: str | None = None,
                x_client_version: str | None = None, user_agent: str | None = None,
-               customer_id: str | None = None, label: str | None = None) -> AccountRecord:
-        """Change what is given (None = keep; '' clears customer_id or label)."""
+               customer_id: str | None = None, label: str | None = None,
+               api_key: str | None = None,
+               expires: Mapping[str, datetime] | None = None) -> AccountRecord:
+        """Change what is given (None = keep; '' clears customer_id or label). New cookies
+        start a new session: its times restart and old cookie expiries are forgotten."""
         validate_account_id(account_id)
         if all(value is None for value in
                (cookie_text, x_client_version, user_agent, customer_id, label)):
@@ -361,6 +415,7 @@ class AccountStore:
         cookies = None if cookie_text is None else validate_cookies(account_id, cookie_text)
         version = None if x_client_version is None else validate_client_version(x_client_version)
         agent = None if user_agent is None else validate_user_agent(user_agent)
+        key = None if api_key is None else validate_api_key(api_key)
         values: dict[str, Any] = {}
         if customer_id is not None:
             values["customer_id"] = validate_customer_id(customer_id)
@@ -370,13 +425,18 @@ class AccountStore:
         if cookies is not None or version is not None or agent is not None:
             if cookies is not None and version is not None and agent is not None:
                 # Everything is replaced: works even if the old token can no longer be read.
-                credentials = _Credentials(cookies, version, agent)
+                credentials = _Credentials(cookies, version, agent, key, _expiry_texts(expires))
             else:
                 old = self._credentials(account_id)
-                credentials = _Credentials(cookies or old.cookies, version or old.x_client_version,
-                                           agent or old.user_agent)
+                credentials = _Credentials(
+                    cookies or old.cookies, version or old.x_client_version,
+                    agent or old.user_agent, key or old.api_key,
+                    old.expires if cookies is None else _expiry_texts(expires))
             values.update(credentials=self._encrypt(credentials), auth_status="unknown",
                           auth_checked_at=None)
+            if cookies is not None:
+                values.update(session_stored_at=self._now(), session_rotated_at=None,
+                              session_expires_at=credentials.expires_at())
         self._update(account_id, **values)
         return self.get(account_id)
 
@@ -387,6 +447,38 @@ class AccountStore:
 
     def mark_synced(self, account_id: str, when: datetime) -> None:
         self._update(account_id, last_sync_at=_utc(when))
+
+    def keep_rotated(self, account_id: str, started_with: Mapping[str, str],
+                     rotated: Mapping[str, str], expires: Mapping[str, datetime]) -> bool:
+        """Store cookies Airbnb rotated during a run, encrypted, with their known expiry.
+
+        The caller holds the account's lease, so no other sync writes meanwhile; but a person
+        may have stored a fresh paste during the run: if the stored cookies are no longer
+        `started_with`, theirs win and nothing is written. True when stored.
+        """
+        validate_account_id(account_id)
+        with self._writer.begin() as connection:
+            token = connection.execute(
+                sa.select(accounts.c.credentials).where(accounts.c.account_id == account_id)
+            ).scalar_one_or_none()
+            if token is None:
+                return False
+            try:
+                old = _Credentials.from_json(self._cipher.decrypt(token.encode("ascii")).decode())
+            except InvalidToken:
+                return False
+            if old.cookies != dict(started_with):
+                return False
+            cookies = {**old.cookies, **auth_cookies(dict(rotated))}
+            known = {**old.expires, **_expiry_texts(expires)}
+            credentials = _Credentials(cookies, old.x_client_version, old.user_agent,
+                                       old.api_key, known)
+            now = self._now()
+            connection.execute(
+                accounts.update().where(accounts.c.account_id == account_id).values(
+                    credentials=self._encrypt(credentials), updated_at=now,
+                    session_rotated_at=now, session_expires_at=credentials.expires_at()))
+        return True
 
     def activate(self, account_id: str) -> AccountRecord:
         """Enable syncing again; also restores a soft-deleted account."""

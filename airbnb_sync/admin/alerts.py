@@ -1,4 +1,4 @@
-"""Alerts for people: a failed run, an expired Airbnb session.
+"""Alerts for people: a failed run, an expired Airbnb session, a session about to expire.
 
 Each alert is one JSON object POSTed to `AIRBNB_SYNC_ALERT_WEBHOOK`: a Slack-compatible
 `text` plus structured fields, so a chat channel and a machine can both read it. Delivery
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 DELIVERY_ATTEMPTS = 4
 DELIVERY_TIMEOUT = 10.0
 REFRESH_COMMAND = "airbnb-sync accounts update {account} --cookie-file -"
+PASTE_COMMAND = "airbnb-sync accounts update {account} --from-curl -"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,24 @@ def session_expired_alert(account: str, label: str | None, expired_at: datetime 
         "fix": fix,
         "run_id": run_id,
         "run_url": run_url,
+    }
+
+
+def session_expiring_alert(account: str, label: str | None, expires_at: datetime,
+                           now: datetime) -> dict[str, Any]:
+    """Before a known expiry: the session still works, and a fresh paste avoids the gap."""
+    fix = PASTE_COMMAND.format(account=account)
+    name = f"{account} ({label})" if label else account
+    hours = max(0.0, (expires_at - now).total_seconds() / 3600)
+    return {
+        "text": (f"airbnb-sync: the Airbnb session of account {name} expires at "
+                 f"{expires_at.isoformat()} (in {hours:.1f} h). Log in to Airbnb as this host, "
+                 f"copy a request to /api/v3/ as cURL (bash), and run: {fix}"),
+        "event": "session_expiring",
+        "account": account,
+        "expires_at": expires_at.isoformat(),
+        "hours_left": round(hours, 1),
+        "fix": fix,
     }
 
 

@@ -35,6 +35,7 @@ from airbnb_sync.airbnb.errors import (
     QueryHashRejected,
     RateLimited,
 )
+from airbnb_sync.airbnb.keepalive import AuthCookiePolicy, SessionChanges
 from airbnb_sync.airbnb.operations import (
     Operation,
     chart_body,
@@ -84,6 +85,8 @@ class HostSession:
     cookies: Mapping[str, str] = field(repr=False, hash=False)
     x_client_version: str
     user_agent: str
+    # The X-Airbnb-API-Key captured with the account's paste; AIRBNB_API_KEY wins when set.
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Only the authentication cookies are ever sent, and they must never reach a log.
@@ -92,6 +95,7 @@ class HostSession:
         for value in kept.values():
             register_secret(value)
         register_secret(cookie_header(kept))
+        register_secret(self.api_key)
 
     @classmethod
     def from_cookie_text(cls, account_id: str, text: str, x_client_version: str,
@@ -212,13 +216,16 @@ class AirbnbClient:
 
     def __init__(self, session: HostSession, settings: Settings, *, pacer: Pacer | None = None,
                  stats: RequestStats | None = None, backoff: Backoff | None = None) -> None:
-        if settings.airbnb_api_key is None and is_real_airbnb(settings.airbnb_base_url):
+        self.api_key = settings.airbnb_api_key or session.api_key
+        if self.api_key is None and is_real_airbnb(settings.airbnb_base_url):
             raise SettingsError(
-                f"AIRBNB_API_KEY is not set, and AIRBNB_BASE_URL is {settings.airbnb_base_url}: "
-                "Airbnb answers nothing without it. Set it to the X-Airbnb-API-Key header of a "
-                "request to /api/v3/ in the browser's network tab."
+                f"AIRBNB_API_KEY is not set, no key was captured with account "
+                f"{session.account_id}, and AIRBNB_BASE_URL is {settings.airbnb_base_url}: "
+                "Airbnb answers nothing without it. Register the account from a paste "
+                "(`accounts update ID --from-curl -`), or set AIRBNB_API_KEY to the "
+                "X-Airbnb-API-Key header of a request to /api/v3/ in the browser's network tab."
             )
-        register_secret(settings.airbnb_api_key)
+        register_secret(self.api_key)
         self.account_id = session.account_id
         self.settings = settings
         if stats is None:
@@ -227,6 +234,8 @@ class AirbnbClient:
         self.pacer = pacer if pacer is not None else Pacer(settings.min_request_interval,
                                                            stats=stats)
         self._backoff = backoff or Backoff()
+        self._cookies = dict(session.cookies)
+        self.session_changes = SessionChanges(started_with=dict(session.cookies))
         self._http = self._http_session(session, self._backoff)
         self._auth_failed = False
 
@@ -242,6 +251,18 @@ class AirbnbClient:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def auth_failed(self) -> bool:
+        """Airbnb refused the session in this client's life: its cookies must not be kept."""
+        return self._auth_failed
+
+    def changed_session(self) -> SessionChanges | None:
+        """The cookies Airbnb rotated (and expiries it told), None when nothing may be kept:
+        nothing changed, or the session ended refused."""
+        if self._auth_failed or not self.session_changes:
+            return None
+        return self.session_changes
 
     def listings_section(self) -> dict[str, Any]:
         operation = Operation.LISTINGS_SECTION
@@ -271,10 +292,15 @@ class AirbnbClient:
             "X-Client-Version": session.x_client_version,
             "Cookie": cookie_header(dict(session.cookies)),
         })
-        if self.settings.airbnb_api_key is not None:
-            http.headers["X-Airbnb-API-Key"] = self.settings.airbnb_api_key
-        # The Cookie header above is the whole truth: cookies Airbnb sets are not sent back.
-        http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        if self.api_key is not None:
+            http.headers["X-Airbnb-API-Key"] = self.api_key
+        if self.settings.session_keepalive:
+            # Rotated authentication cookies replace theirs in the Cookie header above.
+            host = urlparse(self.settings.airbnb_base_url).hostname or ""
+            http.cookies.set_policy(AuthCookiePolicy(host))
+        else:
+            # Keep-alive off: the stored session is the whole truth, Set-Cookie is ignored.
+            http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         retry = AirbnbRetry(
             total=self.settings.max_retries, allowed_methods=frozenset({"POST"}),
             status_forcelist=RETRY_STATUSES, backoff_factor=backoff.factor,
@@ -314,11 +340,27 @@ class AirbnbClient:
                                self.account_id, operation.value, problem, attempt + 1, pause)
                 self.pacer.hold_back(self.account_id, pause)
             try:
-                return self._answer(operation, self._post(operation, url, body))
+                response = self._post(operation, url, body)
+                self._keep_rotated_cookies()
+                return self._answer(operation, response)
             except _BrokenBody as exc:
                 problem = str(exc)
         raise AirbnbUnavailable(
             operation.value, f"{problem} ({1 + BROKEN_BODY_RETRIES} attempts)")
+
+    def _keep_rotated_cookies(self) -> None:
+        """Send from now on what Airbnb set, like a browser; the jar is emptied each time."""
+        jar = self._http.cookies
+        changed = self.session_changes.absorb(self._cookies, list(jar))
+        jar.clear()
+        if changed:
+            for name in changed:
+                register_secret(self._cookies[name])
+            header = cookie_header(self._cookies)
+            register_secret(header)
+            self._http.headers["Cookie"] = header
+            logger.info("account %s: Airbnb rotated %s; the new value is sent from now on",
+                        self.account_id, ", ".join(sorted(changed)))
 
     def _post(self, operation: Operation, url: str, body: dict[str, Any]) -> requests.Response:
         self.pacer.wait_turn(self.account_id)

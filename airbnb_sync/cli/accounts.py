@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from airbnb_sync.cli.common import (
     EXIT_OK,
@@ -23,9 +26,12 @@ from airbnb_sync.cli.common import (
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
+    from airbnb_sync.accounts.paste import PastedSession
     from airbnb_sync.accounts.store import AccountRecord, AccountStore
 
 MAX_COOKIE_BYTES = 1 << 20
+# A HAR holds every request of the page, bodies included.
+MAX_HAR_BYTES = 256 << 20
 # `check` waits this long for a running sync of the same account to release its lease.
 CHECK_LEASE_TIMEOUT = 120.0
 
@@ -41,9 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         set_handler(sub, handler)
         return sub
 
-    add = action("add", _add, "register a host account", with_id=False)
-    add.add_argument("--account-id", required=True, help="the host's Airbnb user id (digits)")
-    _credential_arguments(add, required=True)
+    add = action("add", _add, "register a host account, best from one paste (--from-curl or "
+                 "--from-har)", with_id=False)
+    add.add_argument("--account-id",
+                     help="the host's Airbnb user id (digits); a paste tells it")
+    _credential_arguments(add, required=False)
     _detail_arguments(add)
 
     update = action("update", _update,
@@ -77,13 +85,22 @@ COMMAND = Command("manage host accounts and their sessions", configure)
 
 
 def _credential_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--cookie-file", required=required, metavar="FILE",
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--from-curl", metavar="FILE",
+                        help="the browser's 'Copy as cURL (bash)' of a request to /api/v3/ on "
+                             "the Insights page: cookies, User-Agent, X-Client-Version and API "
+                             "key in one paste; - reads stdin")
+    source.add_argument("--from-har", metavar="FILE",
+                        help="a HAR export of the Network tab (Chrome: Export HAR (with "
+                             "sensitive data)); its newest /api/v3/ request is used")
+    source.add_argument("--cookie-file", required=required, metavar="FILE",
                         help="file with the Cookie header (or a JSON cookie export) of a request "
                              "to airbnb.com/api/v3/; - reads stdin")
     parser.add_argument("--x-client-version", required=required, metavar="V",
-                        help="the X-Client-Version header of the same request (40 hex digits)")
+                        help="the X-Client-Version header of the same request (40 hex digits); "
+                             "overrides a paste's")
     parser.add_argument("--user-agent", required=required, metavar="UA",
-                        help="the browser's User-Agent header")
+                        help="the browser's User-Agent header; overrides a paste's")
 
 
 def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) -> None:
@@ -93,23 +110,60 @@ def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) 
     parser.add_argument("--label", metavar="TEXT", help=f"a name for people{suffix}")
 
 
-def _read_cookie_text(source: str) -> str:
+def _read_cookie_text(source: str, option: str = "--cookie-file",
+                      limit: int = MAX_COOKIE_BYTES) -> str:
     if source == "-":
-        text = sys.stdin.read(MAX_COOKIE_BYTES + 1)
+        text = sys.stdin.read(limit + 1)
     else:
         try:
             with open(source, encoding="utf-8") as handle:
-                text = handle.read(MAX_COOKIE_BYTES + 1)
+                text = handle.read(limit + 1)
         except OSError as exc:
-            raise BadInput(f"cannot read --cookie-file {source}: {exc.strerror or exc}; give a "
-                           "file holding the Cookie header, or - to read it from stdin") from None
+            raise BadInput(f"cannot read {option} {source}: {exc.strerror or exc}; give a "
+                           "file holding what the browser copied, or - to read it from "
+                           "stdin") from None
         except UnicodeDecodeError:
-            raise BadInput(f"--cookie-file {source} is not UTF-8 text: save the Cookie header "
+            raise BadInput(f"{option} {source} is not UTF-8 text: save what the browser copied "
                            "as plain text") from None
-    if len(text) > MAX_COOKIE_BYTES:
-        raise BadInput(f"--cookie-file {source} is larger than {MAX_COOKIE_BYTES} bytes: give only "
-                       "the Cookie header of one request")
+    if len(text) > limit:
+        raise BadInput(f"{option} {source} is larger than {limit} bytes: give only one request "
+                       "(a HAR of the Insights page alone is much smaller)")
     return text
+
+
+def _read_paste(args: argparse.Namespace, settings: Settings) -> PastedSession | None:
+    """The session of --from-curl or --from-har, None when neither is given. The paste is
+    parsed in memory only: never logged, never stored as it is."""
+    from airbnb_sync.accounts.paste import PasteError, parse_curl, parse_har
+
+    # A paste may also name the configured AIRBNB_BASE_URL's host (the simulator, a proxy).
+    hosts = tuple(filter(None, [urlparse(settings.airbnb_base_url).hostname]))
+    try:
+        if args.from_curl is not None:
+            return parse_curl(_read_cookie_text(args.from_curl, "--from-curl"), hosts)
+        if args.from_har is not None:
+            if args.from_har == "-":
+                raise BadInput("--from-har needs a file: save the HAR and give its path")
+            return parse_har(_read_cookie_text(args.from_har, "--from-har", MAX_HAR_BYTES),
+                             hosts)
+    except PasteError as exc:
+        raise BadInput(str(exc)) from None
+    return None
+
+
+def _paste_account(paste: PastedSession, account_id: str | None) -> str:
+    if account_id is not None and account_id != paste.account_id:
+        raise BadInput(f"the paste belongs to Airbnb user {paste.account_id}, not to account "
+                       f"{account_id}: log in to Airbnb as that host and copy again, or drop "
+                       "--account-id")
+    return paste.account_id
+
+
+def _required(value: str | None, option: str, header: str) -> str:
+    if value is None:
+        raise BadInput(f"the paste has no {header} header and {option} is not given: copy a "
+                       f"request to /api/v3/ (not the page itself), or give {option}")
+    return value
 
 
 def _store(settings: Settings) -> AccountStore:
@@ -123,7 +177,8 @@ def _store(settings: Settings) -> AccountStore:
 
 def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_version: str,
                 user_agent: str, *, customer_id: str | None = None,
-                label: str | None = None) -> None:
+                label: str | None = None, api_key: str | None = None,
+                expires: Mapping[str, datetime] | None = None) -> None:
     """Register an account and make its weeks syncable at once; bad input is refused before
     the warehouse is opened (and possibly created or migrated)."""
     from airbnb_sync.accounts.store import validate_account_input
@@ -132,7 +187,8 @@ def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_
                            x_client_version=x_client_version, user_agent=user_agent,
                            customer_id=customer_id, label=label)
     record = _store(settings).add(account_id, cookie_text, x_client_version, user_agent,
-                                  customer_id=customer_id, label=label)
+                                  customer_id=customer_id, label=label, api_key=api_key,
+                                  expires=expires)
     print(f"added account {record.account_id}{_label(record)}; auth status is 'unknown' until "
           f"`airbnb-sync accounts check {record.account_id}` or the next sync")
     _register_partition(settings, record.account_id)
@@ -140,7 +196,9 @@ def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_
 
 def update_account(settings: Settings, account_id: str, *, cookie_text: str | None = None,
                    x_client_version: str | None = None, user_agent: str | None = None,
-                   customer_id: str | None = None, label: str | None = None) -> None:
+                   customer_id: str | None = None, label: str | None = None,
+                   api_key: str | None = None,
+                   expires: Mapping[str, datetime] | None = None) -> None:
     """Change what is given (None keeps it); validated before the warehouse is opened."""
     from airbnb_sync.accounts.store import validate_account_input
 
@@ -149,13 +207,32 @@ def update_account(settings: Settings, account_id: str, *, cookie_text: str | No
                            customer_id=customer_id, label=label)
     record = _store(settings).update(
         account_id, cookie_text=cookie_text, x_client_version=x_client_version,
-        user_agent=user_agent, customer_id=customer_id, label=label,
+        user_agent=user_agent, customer_id=customer_id, label=label, api_key=api_key,
+        expires=expires,
     )
     print(f"updated account {record.account_id}{_label(record)}; auth status: "
           f"{record.auth_status}")
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
+    paste = _read_paste(args, settings)
+    if paste is not None:
+        # Explicit flags win over what the paste says.
+        add_account(settings, _paste_account(paste, args.account_id), paste.cookie_text(),
+                    _required(args.x_client_version or paste.x_client_version,
+                              "--x-client-version", "X-Client-Version"),
+                    _required(args.user_agent or paste.user_agent, "--user-agent",
+                              "User-Agent"),
+                    customer_id=args.customer_id, label=args.label, api_key=paste.api_key,
+                    expires=paste.expires)
+        return EXIT_OK
+    missing = [option for option, value in (
+        ("--account-id", args.account_id), ("--cookie-file", args.cookie_file),
+        ("--x-client-version", args.x_client_version), ("--user-agent", args.user_agent))
+        if value is None]
+    if missing:
+        raise BadInput(f"give --from-curl FILE or --from-har FILE (one paste from the browser), "
+                       f"or else {', '.join(missing)} too")
     add_account(settings, args.account_id, _read_cookie_text(args.cookie_file),
                 args.x_client_version, args.user_agent, customer_id=args.customer_id,
                 label=args.label)
@@ -163,6 +240,15 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _update(args: argparse.Namespace, settings: Settings) -> int:
+    paste = _read_paste(args, settings)
+    if paste is not None:
+        _paste_account(paste, args.account_id)
+        update_account(settings, args.account_id, cookie_text=paste.cookie_text(),
+                       x_client_version=args.x_client_version or paste.x_client_version,
+                       user_agent=args.user_agent or paste.user_agent,
+                       customer_id=args.customer_id, label=args.label, api_key=paste.api_key,
+                       expires=paste.expires)
+        return EXIT_OK
     cookie_text = None if args.cookie_file is None else _read_cookie_text(args.cookie_file)
     update_account(settings, args.account_id, cookie_text=cookie_text,
                    x_client_version=args.x_client_version, user_agent=args.user_agent,
@@ -181,32 +267,44 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if not records:
         print("no accounts; register one with `airbnb-sync accounts add`")
         return EXIT_OK
+    from airbnb_sync.accounts.session_times import expires_in, session_age
+
+    now = datetime.now(UTC)
     print(f"{'account':<20} {'state':<11} {'auth':<8} {'last sync (UTC)':<17} "
+          f"{'session age':<11} {'rotated (UTC)':<16} {'expires in':<10} "
           f"{'customer':<36} label")
     for record in records:
         last_sync = record.last_sync_at.strftime("%Y-%m-%d %H:%M") if record.last_sync_at else "-"
+        rotated = (record.session_rotated_at.strftime("%Y-%m-%d %H:%M")
+                   if record.session_rotated_at else "-")
         print(f"{record.account_id:<20} {_state(record):<11} {record.auth_status:<8} "
-              f"{last_sync:<17} {record.customer_id or '-':<36} {record.label or ''}")
+              f"{last_sync:<17} {session_age(record, now):<11} {rotated:<16} "
+              f"{expires_in(record, now):<10} {record.customer_id or '-':<36} "
+              f"{record.label or ''}")
     return EXIT_OK
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from airbnb_sync.accounts.session_times import session_details
     from airbnb_sync.accounts.store import CredentialsUnreadable
 
     store = _store(settings)
     record = store.get(args.account_id)
-    details: dict[str, object] = {**record.as_dict(), "state": _state(record)}
+    details: dict[str, object] = {**record.as_dict(), "state": _state(record),
+                                  **session_details(record, datetime.now(UTC))}
     try:
         summary = store.credentials_summary(args.account_id)
         details.update(cookies=f"{summary.cookie_count} (sha256 {summary.cookie_sha256_prefix})",
-                       x_client_version=summary.x_client_version, user_agent=summary.user_agent)
+                       x_client_version=summary.x_client_version, user_agent=summary.user_agent,
+                       api_key="captured with the paste" if summary.has_api_key
+                       else "from AIRBNB_API_KEY")
     except CredentialsUnreadable:
         details["cookies"] = "unreadable with the configured keys"
     if args.json:
         print_json(details)
     else:
         for name, value in details.items():
-            print(f"{name + ':':<18} {'-' if value is None else value}")
+            print(f"{name + ':':<19} {'-' if value is None else value}")
     return EXIT_OK
 
 
@@ -262,7 +360,13 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with account_lease(store.engine, args.account_id, timeout=CHECK_LEASE_TIMEOUT), \
                 AirbnbClient(session, settings, pacer=pacer) as client:
-            client.listings_section()
+            try:
+                client.listings_section()
+            finally:
+                changes = client.changed_session()
+                if changes is not None:
+                    store.keep_rotated(args.account_id, session.cookies, changes.rotated,
+                                       changes.expires)
     except AuthExpired as exc:
         store.set_auth_status(args.account_id, "expired")
         raise Failed(str(exc)) from None

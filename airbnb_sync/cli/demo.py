@@ -1,8 +1,10 @@
 """`airbnb-sync demo`: the whole pipeline on a laptop, against the simulator.
 
-Starts the simulator, registers two demo hosts, syncs their last 8 weeks through Dagster's
-own command line (the same contract users rely on), prints what was stored, and stops the
-simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same data.
+Starts the simulator (which rotates the hosts' `_aat` cookie every few dozen requests, as
+Airbnb may), registers two demo hosts from the "Copy as cURL" a browser would give (the way a
+user registers a real host), syncs their last 8 weeks through Dagster's own command line (the
+same contract users rely on), prints what was stored and the sessions kept alive, and stops
+the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same data.
 It ends by writing the insights report (the `insights_report` asset) and printing its path.
 """
 
@@ -31,6 +33,8 @@ DEMO_API_KEY = "sim-api-key"
 DEMO_CLIENT_VERSION = "0123456789abcdef0123456789abcdef01234567"
 DEMO_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 DEMO_WEEKS = 8
+# Rotation in the demo's simulator: keep-alive carries the sessions through it.
+DEMO_ROTATE_EVERY, DEMO_ROTATE_GRACE, DEMO_COOKIE_MAX_AGE = 10, 3, 14 * 86400
 # Dagster's command line lives next to this interpreter, whether or not the venv is activated.
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 ASSETS = "listings,conversion_metrics,visibility_metrics"
@@ -63,7 +67,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from airbnb_sync.simulator import Simulator, SimulatorConfig
 
     install_local_profile(settings.dagster_home)
-    with Simulator(SimulatorConfig(port=args.simulator_port, api_key=DEMO_API_KEY)) as simulator:
+    config = SimulatorConfig(port=args.simulator_port, api_key=DEMO_API_KEY,
+                             rotate_every=DEMO_ROTATE_EVERY, rotate_grace=DEMO_ROTATE_GRACE,
+                             cookie_max_age=DEMO_COOKIE_MAX_AGE)
+    with Simulator(config) as simulator:
         os.environ.update({
             "AIRBNB_BASE_URL": simulator.url,
             "AIRBNB_API_KEY": DEMO_API_KEY,
@@ -79,22 +86,40 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _register_hosts(settings: Settings) -> None:
+    """From a paste, as a user would: `airbnb-sync accounts add --from-curl -`."""
+    from airbnb_sync.accounts.paste import parse_curl
     from airbnb_sync.accounts.store import open_store
-    from airbnb_sync.simulator import make_cookie
+    from airbnb_sync.simulator.paste_sample import sample_curl
 
     existing = {account.account_id: account
                 for account in open_store(settings).list(include_deleted=True)}
+    shown = False
     for account_id, label in DEMO_HOSTS.items():
         if account_id in existing and _usable(existing[account_id]):
             continue  # already there: its auth status and last sync stay as they are
+        paste = sample_curl(account_id, DEMO_API_KEY)
+        if not shown:
+            shown = True
+            print("A browser's Copy as cURL (bash) of a request on the Insights page, as the "
+                  "simulator makes it (values shortened):")
+            print("\n".join(f"    {_shortened(line)}" for line in paste.splitlines()))
+            print(f"$ airbnb-sync accounts add --from-curl - --label {shlex.quote(label)}"
+                  "   # the paste on stdin")
+        session = parse_curl(paste)
         if account_id in existing:
-            update_account(settings, account_id, cookie_text=make_cookie(account_id),
-                           x_client_version=DEMO_CLIENT_VERSION, user_agent=DEMO_USER_AGENT,
-                           label=label)
+            update_account(settings, account_id, cookie_text=session.cookie_text(),
+                           x_client_version=session.x_client_version,
+                           user_agent=session.user_agent, label=label, api_key=session.api_key)
         else:
-            add_account(settings, account_id, make_cookie(account_id), DEMO_CLIENT_VERSION,
-                        DEMO_USER_AGENT, label=label)
-    print(f"registered demo hosts: {', '.join(DEMO_HOSTS)}")
+            add_account(settings, account_id, session.cookie_text(),
+                        session.x_client_version or DEMO_CLIENT_VERSION,
+                        session.user_agent or DEMO_USER_AGENT, label=label,
+                        api_key=session.api_key)
+    print(f"registered demo hosts from their pastes: {', '.join(DEMO_HOSTS)}")
+
+
+def _shortened(line: str, width: int = 96) -> str:
+    return line if len(line) <= width else line[:width - 5] + "...' \\"
 
 
 def _usable(account: AccountRecord) -> bool:
@@ -137,7 +162,19 @@ def _sync_and_report(settings: Settings) -> int:
         print(f"  synced {account_id}, weeks {first_week}..{last_week}, "
               f"in {time.monotonic() - started:.1f} s")
     _print_report(settings.database_url)
+    _print_sessions(settings)
     return _write_insights_report(settings)
+
+
+def _print_sessions(settings: Settings) -> None:
+    from airbnb_sync.accounts.session_times import describe
+    from airbnb_sync.accounts.store import open_store
+
+    now = datetime.now(UTC)
+    print("\nSessions (the simulator rotated _aat; keep-alive stored the new values):")
+    for record in open_store(settings).list():
+        if record.account_id in DEMO_HOSTS:
+            print(f"  {record.account_id}: {describe(record, now)}")
 
 
 def _print_report(database_url: str) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from airbnb_sync.accounts.session_times import describe as describe_session
+from airbnb_sync.accounts.session_times import session_details
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, BadInput, Command, set_handler
 from airbnb_sync.core.settings import Settings
 
@@ -73,6 +75,7 @@ class AccountStatus:
                                                for f in self.failed),
                        "partitions": [f.as_dict() for f in self.failed]},
             "problems": self.problems,
+            "session": session_details(record, now),
         }
 
 
@@ -162,6 +165,11 @@ def _problems(status: AccountStatus, now: datetime) -> list[str]:
         problems.append(
             f"account {record.account_id}: Airbnb session expired{since}; refresh it with "
             f"`airbnb-sync accounts update {record.account_id} --cookie-file -`")
+    elif record.session_expires_at is not None and record.session_expires_at <= now:
+        problems.append(
+            f"account {record.account_id}: its Airbnb session expired at "
+            f"{_when(record.session_expires_at)}; refresh it with `airbnb-sync accounts update "
+            f"{record.account_id} --from-curl -`")
     stale = [f for f in status.failed if f.older_than(now, STALE_FAILURE)]
     if stale:
         first, last = stale[0].week, stale[-1].week
@@ -218,6 +226,7 @@ def render_text(report: StatusReport) -> str:
                              f" (failing since {_when(_oldest(account.failed))})")
             if account.missing:
                 lines.append(f"  {account_id} missing: {_describe(account.missing)}")
+            lines.append(f"  {account_id} session: {describe_session(account.record, report.now)}")
     if report.problems:
         lines.append("needs a person:")
         lines.extend(f"  {problem}" for problem in report.problems)

@@ -59,6 +59,10 @@ class Settings:
     horizon_days: int = 180  # days Airbnb serves before and after today (AIRBNB_SYNC_HORIZON_DAYS)
     # AIRBNB_SYNC_FIRST_WEEK was set: it wins over the installation's persisted first week.
     first_week_explicit: bool = False
+    # Keep-alive: accept the authentication cookies Airbnb rotates, and store them.
+    session_keepalive: bool = True
+    # A `session_expiring` alert goes out this many hours before a known session expiry.
+    session_alert_hours: float = 24.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -264,4 +268,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         horizon_days=_parse(env, "AIRBNB_SYNC_HORIZON_DAYS", 180, _int_between(7, 366),
                             "an integer 7..366 (days Airbnb serves before and after today)"),
         first_week_explicit=bool(_get(env, "AIRBNB_SYNC_FIRST_WEEK")),
+        session_keepalive=_parse(env, "AIRBNB_SYNC_SESSION_KEEPALIVE", True, _bool,
+                                 "true/false, 1/0, yes/no"),
+        session_alert_hours=_parse(env, "AIRBNB_SYNC_SESSION_ALERT_HOURS", 24.0,
+                                   _non_negative_float, "hours >= 0"),
     )

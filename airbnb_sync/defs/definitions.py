@@ -19,7 +19,11 @@ from airbnb_sync.defs.partitions import sync_partitions
 from airbnb_sync.defs.report import build_insights_report, build_report_automation_sensor
 from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
 from airbnb_sync.defs.schedules import build_daily_schedule
-from airbnb_sync.defs.sensors import build_accounts_sensor, build_failure_alerts
+from airbnb_sync.defs.sensors import (
+    build_accounts_sensor,
+    build_failure_alerts,
+    build_session_expiry_alerts,
+)
 from airbnb_sync.warehouse.installation import with_installation_first_week
 from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
@@ -56,7 +60,7 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
         schedules=[build_daily_schedule(settings)],
         sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
-                 build_report_automation_sensor()],
+                 build_report_automation_sensor(), build_session_expiry_alerts(settings)],
         resources={
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(

@@ -8,8 +8,15 @@ from typing import Any
 
 import dagster as dg
 
+from airbnb_sync.accounts.session_times import expiring_soon
 from airbnb_sync.accounts.store import AccountError, AccountRecord
-from airbnb_sync.admin.alerts import FailedRun, deliver, run_failed_alert, session_expired_alert
+from airbnb_sync.admin.alerts import (
+    FailedRun,
+    deliver,
+    run_failed_alert,
+    session_expired_alert,
+    session_expiring_alert,
+)
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import ACCOUNTS, RANGE_END_TAG, RANGE_START_TAG
 from airbnb_sync.defs.resources import SyncClock, WarehouseResource
@@ -17,6 +24,8 @@ from airbnb_sync.defs.schedules import ACCOUNT_TAG, SYNC_TARGET, sync_request
 from airbnb_sync.sync.refresh import RefreshPolicy
 
 SENSOR_INTERVAL_SECONDS = 30
+# Expiries are known hours ahead: a look every 10 minutes is soon enough.
+EXPIRY_SENSOR_INTERVAL_SECONDS = 600
 
 
 def _first_sync_marker(account: AccountRecord, dry_run: bool = False) -> str:
@@ -149,3 +158,36 @@ def _run_start(context: dg.RunFailureSensorContext) -> datetime | None:
     if record is None or record.start_time is None:
         return None
     return datetime.fromtimestamp(record.start_time, tz=UTC)
+
+
+def build_session_expiry_alerts(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(name="session_expiry_alerts",
+               minimum_interval_seconds=EXPIRY_SENSOR_INTERVAL_SECONDS,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Posts a session_expiring alert to AIRBNB_SYNC_ALERT_WEBHOOK once per "
+                           "known session expiry, AIRBNB_SYNC_SESSION_ALERT_HOURS before it.")
+    def session_expiry_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                              clock: SyncClock) -> dg.SkipReason:
+        now = clock.now()
+        # The cursor holds "account@expiry" of the alerts sent: one alert per expiry, and a
+        # rotated session with a new expiry is alerted again when its time comes.
+        sent = set(json.loads(context.cursor)) if context.cursor else set()
+        current = set()
+        alerted = []
+        for account in warehouse.accounts(settings).list():
+            if account.auth_status == "expired" or account.session_expires_at is None \
+                    or not expiring_soon(account, now, settings.session_alert_hours):
+                continue
+            marker = f"{account.account_id}@{account.session_expires_at.isoformat()}"
+            current.add(marker)
+            if marker not in sent:
+                deliver(settings.alert_webhook, session_expiring_alert(
+                    account.account_id, account.label, account.session_expires_at, now))
+                alerted.append(account.account_id)
+        context.update_cursor(json.dumps(sorted(current)))
+        if alerted:
+            return dg.SkipReason(f"alerted session_expiring for {', '.join(alerted)}")
+        return dg.SkipReason("no session expires within "
+                             f"{settings.session_alert_hours:g} hours")
+
+    return session_expiry_alerts

@@ -202,7 +202,20 @@ class HostApi:
         if account_id is None or not call.cookies.get("_aat") or self.state.session_expired(
                 account_id):
             return json_answer(config.auth_error_status, responses.authentication_required())
+        set_cookie = None
+        if config.rotate_every is not None:
+            verdict = self.state.rotation.check(
+                account_id, call.cookies["_aat"], every=config.rotate_every,
+                grace=config.rotate_grace, seed=config.seed, max_age=config.cookie_max_age)
+            if not verdict.accepted:
+                answer = json_answer(config.auth_error_status,
+                                     responses.authentication_required())
+                answer.detail = "rotated _aat past its grace"
+                return answer
+            set_cookie = verdict.set_cookie
         answer = self._answer(call, config, account_id, request, now)
+        if set_cookie is not None:
+            answer.headers["Set-Cookie"] = set_cookie
         if request is not None:
             answer.listing_id = request.listing_id
         return answer

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth-error-status", type=int, choices=(200, 401), default=401)
     parser.add_argument("--failing-listing", action="append", default=[], metavar="ID",
                         help="answer 503 to every metric request of this listing (repeatable)")
+    parser.add_argument("--rotate-every", type=int, default=None, metavar="K",
+                        help="set a new _aat cookie every K requests of an account")
+    parser.add_argument("--rotate-grace", type=int, default=0, metavar="G",
+                        help="accept the previous _aat for G more requests after a rotation")
+    parser.add_argument("--cookie-max-age", type=int, default=None, metavar="SECONDS",
+                        help="give rotated cookies Max-Age and Expires attributes")
+    parser.add_argument("--print-curl", metavar="ACCOUNT_ID",
+                        help="print a sample browser 'Copy as cURL' of this host and exit")
     return parser
 
 
@@ -106,12 +114,16 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         fault_script=args.fault_script, expire_after=args.expire_after,
         expire_after_for=dict(args.expire_after_for), auth_error_status=args.auth_error_status,
         failing_listings=frozenset(args.failing_listing),
+        rotate_every=args.rotate_every, rotate_grace=args.rotate_grace,
+        cookie_max_age=args.cookie_max_age,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; prints `simulator listening on URL` once it accepts."""
     args = build_parser().parse_args(argv)
+    if args.print_curl is not None:
+        return _print_curl(args)
     try:
         config = config_from_args(args)
     except ValueError as exc:
@@ -135,4 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _print_curl(args: argparse.Namespace) -> int:
+    from airbnb_sync.simulator.paste_sample import sample_curl
+
+    if not args.print_curl.isdigit():
+        print(f"airbnb-sync simulator: --print-curl needs a host's user id (digits), got "
+              f"{args.print_curl!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(sample_curl(args.print_curl, None if args.no_api_key else args.api_key))
     return EXIT_OK

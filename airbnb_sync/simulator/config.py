@@ -63,6 +63,10 @@ class SimulatorConfig:
     - auth_error_status: HTTP status of authentication_required (Airbnb sends 200 or 401).
     - failing_listings: listings whose ChartQuery and ListOfMetricsQuery requests always get
       503, so a client's retries run out: one listing down while the others are fine.
+    - rotate_every: set a new `_aat` every this many authenticated requests of an account
+      (None: never); rotate_grace: requests the previous `_aat` is still accepted for;
+      cookie_max_age: Max-Age (and Expires) of the rotated cookie, in seconds (None: none).
+      See rotation.py.
     """
 
     host: str = "127.0.0.1"
@@ -91,6 +95,9 @@ class SimulatorConfig:
     expired_accounts: frozenset[str] = frozenset()
     auth_error_status: int = 401
     failing_listings: frozenset[str] = frozenset()
+    rotate_every: int | None = None
+    rotate_grace: int = 0
+    cookie_max_age: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -120,6 +127,12 @@ class SimulatorConfig:
         _require(self.auth_error_status in (200, 401),
                  f"auth_error_status must be 200 or 401, got {self.auth_error_status}")
         _require(0 <= self.port <= 65535, f"port must be 0..65535, got {self.port}")
+        _require(self.rotate_every is None or self.rotate_every >= 1,
+                 f"rotate_every must be at least 1, got {self.rotate_every}")
+        _require(self.rotate_grace >= 0,
+                 f"rotate_grace must not be negative, got {self.rotate_grace}")
+        _require(self.cookie_max_age is None or self.cookie_max_age >= 0,
+                 f"cookie_max_age must not be negative, got {self.cookie_max_age}")
 
     @property
     def burst(self) -> int:

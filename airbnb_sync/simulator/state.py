@@ -14,6 +14,7 @@ from typing import Any
 
 from airbnb_sync.simulator.config import SimulatorConfig
 from airbnb_sync.simulator.data import unit
+from airbnb_sync.simulator.rotation import SessionRotation
 
 ANONYMOUS = "anonymous"
 TRANSIENT_FAULTS = ("error", "malformed", "truncated")
@@ -63,6 +64,7 @@ class SimulatorState:
         self._accounts: dict[str, _Account] = defaultdict(_Account)
         self._records: list[RequestRecord] = []
         self._faults: Counter[str] = Counter()
+        self.rotation = SessionRotation()
 
     @property
     def config(self) -> SimulatorConfig:
@@ -80,6 +82,7 @@ class SimulatorState:
             self._accounts.clear()
             self._records.clear()
             self._faults.clear()
+        self.rotation.reset()
 
     # --- sessions --------------------------------------------------------------------------
 
@@ -94,6 +97,7 @@ class SimulatorState:
             self._config = self._config.changed(
                 expired_accounts=self._config.expired_accounts - {account_id})
             self._accounts[account_id].authenticated = 0
+        self.rotation.reset(account_id)
 
     def session_expired(self, account_id: str) -> bool:
         """Count an authenticated request; True when the account's session is (now) expired."""

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired
 from airbnb_sync.airbnb.factory import ClientFactory, InsightsApi
 from airbnb_sync.airbnb.pacing import Pacer
@@ -93,6 +94,37 @@ def sync_accounts(env: SyncEnvironment, weeks_by_account: WeeksByAccount,
     return report
 
 
+def keep_rotated_session(env: SyncEnvironment, session: HostSession,
+                         client: InsightsApi) -> None:
+    """Store the cookies Airbnb rotated during the account's work, encrypted.
+
+    Not in a dry run (it changes nothing), and never after Airbnb refused the session (the
+    client then reports no changes). A failure to store is logged, not raised: the stored
+    session is still the one the run started with, and the grace Airbnb gives covers it.
+    """
+    changes_of = getattr(client, "changed_session", None)
+    changes = changes_of() if changes_of is not None else None
+    if changes is None:
+        return
+    if env.settings.dry_run:
+        env.log.info(f"account {session.account_id}: dry run, the session Airbnb rotated is "
+                     "not stored")
+        return
+    try:
+        stored = env.accounts.keep_rotated(session.account_id, session.cookies,
+                                           changes.rotated, changes.expires)
+    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+        env.log.warning(f"account {session.account_id}: could not store the session Airbnb "
+                        f"rotated ({type(exc).__name__}); the previous one stays stored")
+        return
+    if stored:
+        env.log.info(f"account {session.account_id}: stored the session Airbnb rotated "
+                     f"({len(changes.rotated)} cookies changed)")
+    else:
+        env.log.info(f"account {session.account_id}: a new session was stored during the run; "
+                     "the one Airbnb rotated is not kept")
+
+
 def _sync_account(env: SyncEnvironment, account_id: str, plan: RequestPlan, fetch: Fetch,
                   report: SyncReport) -> None:
     store = env.accounts
@@ -113,8 +145,12 @@ def _sync_account(env: SyncEnvironment, account_id: str, plan: RequestPlan, fetc
     try:
         with account_lease(env.warehouse, account_id), \
                 env.airbnb.open(session, pacer=pacer, stats=stats) as client:
-            outcome = fetch(AccountWork(account_id, plan, client, env.warehouse, env.now.date(),
-                                        env.now, dry_run))
+            try:
+                outcome = fetch(AccountWork(account_id, plan, client, env.warehouse,
+                                            env.now.date(), env.now, dry_run))
+            finally:
+                # Still under the lease: no other run of this account sends meanwhile.
+                keep_rotated_session(env, session, client)
     except AuthExpired as exc:
         if not dry_run:  # a dry run writes no table: the status stays as it was
             store.set_auth_status(account_id, "expired")

@@ -59,6 +59,10 @@ accounts = sa.Table(
     sa.Column("created_at", UtcTimestamp, nullable=False),
     sa.Column("updated_at", UtcTimestamp, nullable=False),
     sa.Column("deleted_at", UtcTimestamp, nullable=True),
+    # The session: when a paste stored it, when Airbnb last rotated it, when it expires.
+    sa.Column("session_stored_at", UtcTimestamp, nullable=True),
+    sa.Column("session_rotated_at", UtcTimestamp, nullable=True),
+    sa.Column("session_expires_at", UtcTimestamp, nullable=True),
     sa.CheckConstraint("auth_status IN ('ok', 'expired', 'unknown')", name="auth_status"),
 )
 
