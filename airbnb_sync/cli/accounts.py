@@ -20,6 +20,7 @@ from airbnb_sync.cli.common import (
     set_handler,
     set_standalone,
 )
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         return sub
 
     add = action("add", _add, "register a host account", with_id=False)
+    creates_installation(add)
     add.add_argument("--account-id", required=True, help="the host's Airbnb user id (digits)")
     _credential_arguments(add, required=True)
     _detail_arguments(add)

@@ -19,6 +19,7 @@ from pathlib import Path
 from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.accounts import add_account, update_account
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, Command, set_handler
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 DEMO_HOSTS = {"41234567": "Lakeside cabins", "58765432": "City lofts"}
@@ -37,6 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulator-port", type=int, default=0,
                         help="port of the simulator (default: any free port)")
     set_handler(parser, run)
+    creates_installation(parser)
 
 
 COMMAND = Command("sync demo hosts from the simulator into the embedded warehouse", configure,
