@@ -97,7 +97,7 @@ def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) 
 
 def _read_cookie_text(source: str) -> str:
     if source == "-":
-        text = sys.stdin.read(MAX_COOKIE_BYTES + 1)
+        text = _read_stdin()
     else:
         try:
             with open(source, encoding="utf-8") as handle:
@@ -112,6 +112,21 @@ def _read_cookie_text(source: str) -> str:
         raise BadInput(f"--cookie-file {source} is larger than {MAX_COOKIE_BYTES} bytes: give only "
                        "the Cookie header of one request")
     return text
+
+
+def _read_stdin() -> str:
+    """The cookie piped in; Python leaves sys.stdin None when the process has no stdin."""
+    if sys.stdin is None or sys.stdin.closed:
+        raise BadInput("--cookie-file - reads the cookie from stdin, but stdin is closed: pipe "
+                       "the Cookie header in, or give a file")
+    try:
+        return sys.stdin.read(MAX_COOKIE_BYTES + 1)
+    except UnicodeDecodeError:
+        raise BadInput("--cookie-file - got bytes that are not UTF-8 text on stdin: pipe the "
+                       "Cookie header as plain text") from None
+    except OSError as exc:
+        raise BadInput(f"--cookie-file - cannot read stdin ({exc.strerror or exc}): pipe the "
+                       "Cookie header in, or give a file") from None
 
 
 def _store(settings: Settings) -> AccountStore:
