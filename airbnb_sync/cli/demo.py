@@ -110,24 +110,28 @@ def _sync_and_report(settings: Settings) -> int:
 def _print_report(database_url: str) -> None:
     import sqlalchemy as sa
 
+    from airbnb_sync.cli.installation import hidden_url
     from airbnb_sync.warehouse.engine import create_warehouse_engine
+    from airbnb_sync.warehouse.tables import PG_SCHEMA
 
     engine = create_warehouse_engine(database_url)
-    query = sa.text("""
+    # Plain SQL is not schema-translated: on PostgreSQL the tables live in schema `airbnb`.
+    s = f"{PG_SCHEMA}." if engine.dialect.name == "postgresql" else ""
+    query = sa.text(f"""
         SELECT l.account_id, COUNT(DISTINCT l.listing_id) AS listings,
-               (SELECT COUNT(*) FROM conversion_metrics c WHERE c.account_id = l.account_id)
+               (SELECT COUNT(*) FROM {s}conversion_metrics c WHERE c.account_id = l.account_id)
                    AS daily_rows,
-               (SELECT COUNT(*) FROM visibility_metrics v WHERE v.account_id = l.account_id)
+               (SELECT COUNT(*) FROM {s}visibility_metrics v WHERE v.account_id = l.account_id)
                    AS weekly_rows,
-               (SELECT SUM(v.p3_impressions) FROM visibility_metrics_latest v
+               (SELECT SUM(v.p3_impressions) FROM {s}visibility_metrics_latest v
                  WHERE v.account_id = l.account_id) AS page_views
-        FROM listings l GROUP BY l.account_id ORDER BY l.account_id
+        FROM {s}listings l GROUP BY l.account_id ORDER BY l.account_id
     """)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     header = (f"{'account':>10} {'listings':>8} {'daily rows':>10} {'weekly rows':>11} "
               f"{'page views':>10}")
-    print("\nStored in", database_url.split("///")[-1])
+    print("\nStored in", hidden_url(database_url))  # never the password
     print(header)
     for row in rows:
         print(f"{row.account_id:>10} {row.listings:>8} {row.daily_rows:>10} "

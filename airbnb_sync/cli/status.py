@@ -251,10 +251,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     now: datetime = args.now or datetime.now(UTC)
+    from airbnb_sync.cli.installation import describe, hidden_url
+
     report = collect_status(settings, now, only_account=args.account)
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        # Which installation was judged: a health check must not pass for the wrong one.
+        data = {**report.as_dict(), "warehouse": hidden_url(settings.database_url),
+                "dagster_home": str(settings.dagster_home)}
+        print(json.dumps(data, indent=2, sort_keys=True))
     else:
+        print(f"reading {describe(settings)}")
         print(render_text(report))
     return EXIT_FAILED if report.problems else EXIT_OK
 
