@@ -67,7 +67,8 @@ def usable_lock_file(path: Path, what: str) -> Path:
     if path.is_dir():
         raise UnusablePath(f"the lock file of {what}, {path}, is a folder: remove it")
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        # O_NOFOLLOW as filelock opens it: a symlink in the lock's place is refused here too.
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE)
     except OSError as exc:
         raise UnusablePath(f"cannot create the lock file of {what}, {path} ({_reason(exc)}): "
                            "its folder must be writable by this user") from None
