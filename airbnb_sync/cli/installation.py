@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from airbnb_sync.cli.common import BadInput
-from airbnb_sync.core.files import UnusablePath, private_dir
+from airbnb_sync.cli.common import Failed
+from airbnb_sync.core.files import UnusablePath, kind_of, private_dir
 from airbnb_sync.core.settings import Settings
 
 HOW_TO_FIND = (
@@ -21,8 +21,9 @@ HOW_TO_FIND = (
 )
 
 
-class NoInstallation(BadInput):
-    """The settings point at no installation: nothing to read, so nothing to report."""
+class NoInstallation(Failed):
+    """The settings point at no installation: nothing to read, so nothing to report (exit 1,
+    as `export` always did for a missing warehouse: a health check must not pass)."""
 
 
 def creates_installation(parser: argparse.ArgumentParser) -> None:
@@ -53,23 +54,24 @@ def create_installation(settings: Settings) -> None:
 def require_installation(settings: Settings) -> None:
     """Raise NoInstallation naming what was looked at, unless both parts are there."""
     home = settings.dagster_home
-    if home.exists() and not home.is_dir():
+    kind = kind_of(home, "DAGSTER_HOME")
+    if kind == "file":
         raise UnusablePath(f"DAGSTER_HOME {home} is not a folder: point DAGSTER_HOME at the "
                            "installation's folder")
     missing = []
-    if not home.is_dir():
+    if kind == "missing":
         missing.append(f"DAGSTER_HOME {home} does not exist")
-    if not _warehouse_exists(settings):
-        missing.append(f"the warehouse {hidden_url(settings.database_url)} has no airbnb-sync "
-                       "tables")
+    if (absent := _warehouse_absent(settings)) is not None:
+        missing.append(absent)
     if missing:
         raise NoInstallation(f"no airbnb-sync installation: {'; and '.join(missing)}. "
                              f"{HOW_TO_FIND}")
 
 
-def _warehouse_exists(settings: Settings) -> bool:
-    """A SQLite file that is there and not empty, or a server database, migrated at least once
-    (an empty PostgreSQL database is nothing there)."""
+def _warehouse_absent(settings: Settings) -> str | None:
+    """What is missing of the warehouse, or None: it must be a SQLite file that is there and
+    not empty, or a server database, migrated at least once (an empty PostgreSQL database is
+    nothing there)."""
     import sqlalchemy as sa
 
     from airbnb_sync.warehouse.engine import create_warehouse_engine
@@ -80,6 +82,11 @@ def _warehouse_exists(settings: Settings) -> bool:
         from pathlib import Path
 
         path = Path(url.database or "").expanduser()
-        if not path.is_file() or path.stat().st_size == 0:
-            return False
-    return current_revision(create_warehouse_engine(settings.database_url)) is not None
+        if kind_of(path, "the SQLite warehouse") != "file":
+            return f"there is no warehouse at {path}"
+        if path.stat().st_size == 0:
+            return f"the warehouse {path} is an empty file"
+    if current_revision(create_warehouse_engine(settings.database_url)) is None:
+        return (f"the warehouse {hidden_url(settings.database_url)} has no tables yet: run "
+                "`airbnb-sync db upgrade` to create them there")
+    return None

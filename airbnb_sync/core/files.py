@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,11 +31,25 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def kind_of(path: Path, what: str) -> str:
+    """"folder", "file" (anything else that is there) or "missing". Unlike Path.exists(), a
+    path the system refuses to look at (name too long, no permission) is an UnusablePath."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "file" if path.is_symlink() else "missing"
+    except OSError as exc:
+        raise UnusablePath(f"cannot use {what} {path} ({_reason(exc)}): choose another "
+                           "path") from None
+    return "folder" if stat.S_ISDIR(mode) else "file"
+
+
 def private_dir(path: Path, what: str) -> Path:
     """Create `path` (and missing parents) 0700 if it is not there; it must be a folder."""
-    if path.is_dir():
+    kind = kind_of(path, what)
+    if kind == "folder":
         return path
-    if path.exists() or path.is_symlink():
+    if kind == "file":
         raise UnusablePath(f"{what} {path} is not a folder: remove what is there, or point "
                            "the setting at a folder")
     try:

@@ -162,6 +162,29 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
         lambda i: (["export", "--table", "listings", "--format", "parquet", "--output",
                     str(i.folder / "out.parquet"), "--chunk-size", "99999999999999999999"], {}),
         ("--chunk-size", "at most")),
+    "status --now before any calendar arithmetic holds": (
+        lambda i: (["status", "--now", "0001-01-01T00:00:00"], {}), ("--now", "out of range")),
+    "status --now at the end of time": (
+        lambda i: (["status", "--now", "9999-12-31T23:59:59+00:00"], {}),
+        ("--now", "out of range")),
+    "DAGSTER_HOME name too long": (
+        lambda i: (["status"], {"DAGSTER_HOME": str(i.folder / ("h" * 300))}),
+        ("DAGSTER_HOME", "too long")),
+    "DAGSTER_HOME name too long, for a command that creates": (
+        lambda i: (["db", "upgrade"], {"DAGSTER_HOME": str(i.folder / ("h" * 300))}),
+        ("DAGSTER_HOME", "too long")),
+    "SQLite warehouse path too long": (
+        lambda i: (add_args(i.file("c.txt", cookie("58765432"))),
+                   {"AIRBNB_SYNC_DATABASE_URL": f"sqlite:///{i.folder / ('w' * 300)}/w.db"}),
+        ("SQLite warehouse", "too long")),
+    "a warehouse file that is not a database": (
+        lambda i: (["accounts", "list"],
+                   {"AIRBNB_SYNC_DATABASE_URL": f"sqlite:///{i.file('junk.db', 'x' * 5000)}"}),
+        ("not a database",)),
+    "a warehouse file that is not a database, for a command that creates": (
+        lambda i: (add_args(i.file("c.txt", cookie("58765432"))),
+                   {"AIRBNB_SYNC_DATABASE_URL": f"sqlite:///{i.file('junk.db', 'x' * 5000)}"}),
+        ("not a database",)),
     "infinite interval": (
         lambda i: (["accounts", "list"], {"AIRBNB_SYNC_MIN_REQUEST_INTERVAL": "inf"}),
         ("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "finite")),

@@ -1,10 +1,10 @@
 """Health checks that cannot lie, and an installation that is its owner's only.
 
 Only `accounts add`, `db upgrade` and `demo` create an installation (DAGSTER_HOME and the
-warehouse). Every other command run where there is none names the warehouse (password hidden)
-and DAGSTER_HOME it looked at, exits 2, and creates nothing. What the creating commands make
-is readable by the owner only. A lost SQLite key file is never silently replaced while
-accounts encrypted with it are stored.
+warehouse). Every other command run where there is none names the warehouse (password
+hidden) and DAGSTER_HOME it looked at, exits 1 (not healthy), and creates nothing. What the
+creating commands make is readable by the owner only. A lost SQLite key file is never
+silently replaced while accounts encrypted with it are stored.
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def test_a_command_that_reads_finds_no_installation_and_creates_none(
         empty_folder: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     code, out, err = run(capsys, *command)
     home = empty_folder / ".dagster_home"
-    assert code == 2, (out, err)
+    assert code == 1, (out, err)
     assert err.startswith("error: no airbnb-sync installation") and err.count("\n") == 1
     assert f"DAGSTER_HOME {home} does not exist" in err
-    assert f"sqlite:///{home}/warehouse.db" in err
+    assert f"there is no warehouse at {home}/warehouse.db" in err
     assert "accounts add" in err and "ok: nothing needs a person" not in out
     assert list(empty_folder.iterdir()) == []  # nothing created
 
@@ -94,7 +94,7 @@ def test_status_from_a_folder_without_installation_as_a_user_runs_it(tmp_path: P
            if name != "DAGSTER_HOME" and not name.startswith("AIRBNB_")}
     ran = subprocess.run([sys.executable, "-m", "airbnb_sync.cli.main", "status"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
-    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert ran.returncode == 1, ran.stdout + ran.stderr
     assert "no airbnb-sync installation" in ran.stderr and "Traceback" not in ran.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -107,8 +107,8 @@ def test_a_warehouse_without_dagster_home_is_no_installation(
                        f"sqlite:///{empty_folder / '.dagster_home' / 'warehouse.db'}")
     monkeypatch.setenv("DAGSTER_HOME", str(empty_folder / "other_home"))
     code, _, err = run(capsys, "status")
-    assert code == 2 and f"DAGSTER_HOME {empty_folder / 'other_home'} does not exist" in err
-    assert "has no airbnb-sync tables" not in err  # the warehouse itself is there
+    assert code == 1 and f"DAGSTER_HOME {empty_folder / 'other_home'} does not exist" in err
+    assert "warehouse" not in err.split(". run the command")[0]  # the warehouse is there
     assert not (empty_folder / "other_home").exists()
 
 
@@ -118,7 +118,7 @@ def test_an_empty_sqlite_file_is_no_installation(empty_folder: Path,
     home.mkdir()
     (home / "warehouse.db").touch()
     code, _, err = run(capsys, "accounts", "list")
-    assert code == 2 and "has no airbnb-sync tables" in err
+    assert code == 1 and "is an empty file" in err
     assert (home / "warehouse.db").stat().st_size == 0
 
 
@@ -163,8 +163,8 @@ def test_an_empty_server_database_is_no_installation(
         try:
             for command in (["status"], ["accounts", "list"], ["db", "status"]):
                 code, out, err = run(capsys, *command)
-                assert code == 2, (command, out, err)
-                assert f"the warehouse {shown} has no airbnb-sync tables" in err
+                assert code == 1, (command, out, err)
+                assert f"the warehouse {shown} has no tables yet" in err
                 assert f":{password}@" not in err + out
                 assert _tables(url) == []  # nothing created in the empty database
             code, out, err = run(capsys, "db", "upgrade")
