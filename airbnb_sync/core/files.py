@@ -79,7 +79,8 @@ def private_file(path: Path, what: str) -> Path:
 def usable_lock_file(path: Path, what: str) -> Path:
     """Make sure the lock file can be created and opened for writing, before anyone waits on
     it: a lock held by another process is worth waiting for, a folder we cannot write is not."""
-    if path.is_dir():
+    private_dir(path.parent, f"the folder of {what}")
+    if kind_of(path, f"the lock file of {what}") == "folder":
         raise UnusablePath(f"the lock file of {what}, {path}, is a folder: remove it")
     try:
         # O_NOFOLLOW as filelock opens it: a symlink in the lock's place is refused here too.

@@ -108,6 +108,7 @@ def _migration_lock(engine: sa.Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    lock_file = usable_lock_file(Path(f"{database}.migrate.lock"), "the schema migration")
+    lock_file = usable_lock_file(Path(f"{database}.migrate.lock"),
+                                 "the SQLite warehouse's schema migration")
     with FileLock(lock_file, timeout=LOCK_TIMEOUT_SECONDS, mode=PRIVATE_FILE):
         yield
