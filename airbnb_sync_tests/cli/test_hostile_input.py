@@ -217,6 +217,20 @@ def _run_with_binary_stdin(installation: Installation, args: list[str]) -> Ran:
     return Ran(result.returncode, result.stdout.decode(), result.stderr.decode())
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cookie_on_a_strict_utf8_stdin_that_is_not_utf8(installation: Installation) -> None:
+    """With a strict stdin decoder (Python's C locale escapes bad bytes instead), bytes that
+    are not UTF-8 are refused by name."""
+    before = installation.dump()
+    result = subprocess.run([sys.executable, "-m", "airbnb_sync.cli.main", *add_args("-")],
+                            input=b"_aat=\xff\xfe", capture_output=True, cwd=installation.folder,
+                            env={**installation.env, "PYTHONIOENCODING": "utf-8:strict"},
+                            timeout=120)
+    assert_refused(Ran(result.returncode, result.stdout.decode(), result.stderr.decode()),
+                   "not UTF-8", "stdin")
+    assert installation.dump() == before
+
+
 def test_cookie_from_a_closed_stdin(installation: Installation) -> None:
     before = installation.dump()
     ran = installation.run(*add_args("-"), close_stdin=True)
