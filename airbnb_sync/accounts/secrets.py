@@ -5,6 +5,8 @@ a new key can be put in front and `airbnb-sync accounts rotate-key` re-encrypts)
 PostgreSQL warehouse must never get an implicit key: whoever runs the next process would not
 have it. The embedded SQLite warehouse is single-machine, so for it a key is generated once
 into `<DAGSTER_HOME>/secret.key` (mode 0600) and reused, which keeps the demo zero-setup.
+It is generated only while no account is stored: a lost key file with accounts in the
+warehouse is refused, since a new key would leave every stored session unreadable.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, MultiFernet
 
 from airbnb_sync.core.redact import register_secret
 from airbnb_sync.core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 KEY_VARIABLE = "AIRBNB_SYNC_SECRET_KEY"
 KEY_FILE_NAME = "secret.key"
@@ -35,8 +41,9 @@ def key_file_path(settings: Settings) -> Path:
     return settings.dagster_home / KEY_FILE_NAME
 
 
-def secret_keys(settings: Settings) -> tuple[str, ...]:
-    """The configured keys, or for SQLite the generated key file's (created on first use)."""
+def secret_keys(settings: Settings, engine: sa.Engine) -> tuple[str, ...]:
+    """The configured keys, or for SQLite the generated key file's (created on first use, while
+    the warehouse `engine` holds no account)."""
     if settings.secret_keys:
         return settings.secret_keys
     if not settings.is_sqlite:
@@ -45,11 +52,11 @@ def secret_keys(settings: Settings) -> tuple[str, ...]:
             "credentials: create a key with `airbnb-sync accounts generate-key` and set "
             f"{KEY_VARIABLE} to it in the environment of every airbnb-sync and Dagster process"
         )
-    return _read_or_create_key_file(key_file_path(settings))
+    return _read_or_create_key_file(key_file_path(settings), engine)
 
 
-def cipher_for(settings: Settings) -> MultiFernet:
-    return build_cipher(secret_keys(settings))
+def cipher_for(settings: Settings, engine: sa.Engine) -> MultiFernet:
+    return build_cipher(secret_keys(settings, engine))
 
 
 def build_cipher(keys: tuple[str, ...]) -> MultiFernet:
@@ -60,8 +67,9 @@ def build_cipher(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
 
 
-def _read_or_create_key_file(path: Path) -> tuple[str, ...]:
+def _read_or_create_key_file(path: Path, engine: sa.Engine) -> tuple[str, ...]:
     if not path.exists():
+        _refuse_when_accounts_are_stored(path, engine)
         _create_key_file(path)
     try:
         text = path.read_text(encoding="ascii")
@@ -79,6 +87,23 @@ def _read_or_create_key_file(path: Path) -> tuple[str, ...]:
             f"encrypted with the lost key cannot be read) or set {KEY_VARIABLE}"
         ) from None
     return keys
+
+
+def _refuse_when_accounts_are_stored(path: Path, engine: sa.Engine) -> None:
+    import sqlalchemy as sa
+
+    from airbnb_sync.warehouse.tables import accounts
+
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(accounts.name):
+            return
+        stored = connection.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one()
+    if stored:
+        raise SettingsError(
+            f"the key file {path} is missing, but the warehouse holds {stored} account(s) "
+            "encrypted with its key: restore the file from a backup, or set "
+            f"{KEY_VARIABLE} to that key; no new key was generated, since it could not read them"
+        )
 
 
 def _create_key_file(path: Path) -> None:

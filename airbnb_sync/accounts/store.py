@@ -585,7 +585,7 @@ def open_store(settings: Settings) -> AccountStore:
     """The store of the configured warehouse, brought to the schema head."""
     from airbnb_sync.warehouse.migrate import upgrade_to_head
 
-    cipher = cipher_for(settings)  # fail on a missing key before touching the database
-    engine = create_warehouse_engine(settings.database_url)
+    engine = create_warehouse_engine(settings.database_url)  # connects only when used
+    cipher = cipher_for(settings, engine)  # fail on a missing key before changing the database
     upgrade_to_head(engine)
     return AccountStore(engine, cipher)

@@ -60,6 +60,9 @@ def _parse_json_cookies(text: str) -> dict[str, str]:
     except json.JSONDecodeError as exc:
         raise InvalidCookie(
             f"the cookie looks like JSON but is not valid JSON ({exc.msg})") from None
+    except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
+        raise InvalidCookie("the cookie's JSON is nested too deeply to be a cookie export: give "
+                            "the Cookie header, or a list of {name, value} objects") from None
     if isinstance(data, dict):
         return {str(k): str(v) for k, v in data.items()}
     cookies = {}
@@ -88,10 +91,19 @@ def user_id(cookies: dict[str, str]) -> str | None:
             attributes = json.loads(unquote(morsel))
         except (CookieError, KeyError, json.JSONDecodeError):
             return None
+        except RecursionError:
+            raise _too_deep() from None
+    except RecursionError:
+        raise _too_deep() from None
     if not isinstance(attributes, dict):
         return None
     value = attributes.get("id_str", attributes.get("id"))
     return None if value is None else str(value)
+
+
+def _too_deep() -> InvalidCookie:
+    return InvalidCookie("_user_attributes holds JSON nested too deeply to be Airbnb's: copy the "
+                         "Cookie header again from a request to airbnb.com/api/v3/")
 
 
 def cookie_header(cookies: dict[str, str]) -> str:

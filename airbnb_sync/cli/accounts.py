@@ -23,6 +23,7 @@ from airbnb_sync.cli.common import (
     set_handler,
     set_standalone,
 )
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add = action("add", _add, "register a host account, best from one paste (--from-curl or "
                  "--from-har)", with_id=False)
+    creates_installation(add)
     add.add_argument("--account-id",
                      help="the host's Airbnb user id (digits); a paste tells it")
     _credential_arguments(add, required=False)
@@ -113,7 +115,7 @@ def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) 
 def _read_cookie_text(source: str, option: str = "--cookie-file",
                       limit: int = MAX_COOKIE_BYTES) -> str:
     if source == "-":
-        text = sys.stdin.read(limit + 1)
+        text = _read_stdin(option, limit)
     else:
         try:
             with open(source, encoding="utf-8") as handle:
@@ -164,6 +166,21 @@ def _required(value: str | None, option: str, header: str) -> str:
         raise BadInput(f"the paste has no {header} header and {option} is not given: copy a "
                        f"request to /api/v3/ (not the page itself), or give {option}")
     return value
+
+
+def _read_stdin(option: str, limit: int) -> str:
+    """The cookie or paste piped in; Python leaves sys.stdin None when the process has no stdin."""
+    if sys.stdin is None or sys.stdin.closed:
+        raise BadInput(f"{option} - reads from stdin, but stdin is closed: pipe the text in, or "
+                       "give a file")
+    try:
+        return sys.stdin.read(limit + 1)
+    except UnicodeDecodeError:
+        raise BadInput(f"{option} - got bytes that are not UTF-8 text on stdin: pipe it as plain "
+                       "text") from None
+    except OSError as exc:
+        raise BadInput(f"{option} - cannot read stdin ({exc.strerror or exc}): pipe the text in, "
+                       "or give a file") from None
 
 
 def _store(settings: Settings) -> AccountStore:

@@ -90,6 +90,11 @@ def report_error(exc: Exception) -> int | None:
         code, message = EXIT_BAD_INPUT, str(exc)
     elif isinstance(exc, Failed | CredentialsUnreadable):
         code, message = EXIT_FAILED, str(exc)
+    elif _not_a_database(exc):  # the settings point at some other file: bad input
+        code, message = EXIT_BAD_INPUT, (
+            f"the warehouse is not a database ({str(getattr(exc, 'orig', exc)).strip()}): "
+            "point AIRBNB_SYNC_DATABASE_URL (or DAGSTER_HOME) at the warehouse, or move that "
+            "file away")
     elif (reason := _database_unusable(exc)) is not None:
         code, message = EXIT_FAILED, f"cannot use the warehouse: {reason}"
     else:
@@ -105,3 +110,12 @@ def _database_unusable(exc: Exception) -> str | None:
     if isinstance(exc, sa.exc.OperationalError):
         return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     return None
+
+
+def _not_a_database(exc: Exception) -> bool:
+    """The driver's plain DatabaseError, not one of its subclasses that point at a bug
+    (ProgrammingError, IntegrityError): SQLite's "file is not a database"."""
+    import sqlalchemy as sa
+
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, sa.exc.DatabaseError) and type(orig).__name__ == "DatabaseError"

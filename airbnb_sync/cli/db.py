@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from airbnb_sync.cli.common import EXIT_OK, Command, set_handler
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    set_handler(commands.add_parser(
-        "upgrade", help="bring the warehouse schema to the newest migration"), _upgrade)
+    upgrade = commands.add_parser(
+        "upgrade", help="bring the warehouse schema to the newest migration (creates it)")
+    set_handler(upgrade, _upgrade)
+    creates_installation(upgrade)
     set_handler(commands.add_parser(
         "status", help="show the warehouse's schema revision"), _status)
 

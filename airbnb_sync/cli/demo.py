@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.accounts import add_account, update_account
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, Command, set_handler
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ui-port", type=int, default=UI_PORT,
                         help=f"port of the Dagster UI (default: {UI_PORT})")
     set_handler(parser, run)
+    creates_installation(parser)
 
 
 COMMAND = Command("sync demo hosts from the simulator into the embedded warehouse", configure,
@@ -180,24 +182,28 @@ def _print_sessions(settings: Settings) -> None:
 def _print_report(database_url: str) -> None:
     import sqlalchemy as sa
 
+    from airbnb_sync.cli.installation import hidden_url
     from airbnb_sync.warehouse.engine import create_warehouse_engine
+    from airbnb_sync.warehouse.tables import PG_SCHEMA
 
     engine = create_warehouse_engine(database_url)
-    query = sa.text("""
+    # Plain SQL is not schema-translated: on PostgreSQL the tables live in schema `airbnb`.
+    s = f"{PG_SCHEMA}." if engine.dialect.name == "postgresql" else ""
+    query = sa.text(f"""
         SELECT l.account_id, COUNT(DISTINCT l.listing_id) AS listings,
-               (SELECT COUNT(*) FROM conversion_metrics c WHERE c.account_id = l.account_id)
+               (SELECT COUNT(*) FROM {s}conversion_metrics c WHERE c.account_id = l.account_id)
                    AS daily_rows,
-               (SELECT COUNT(*) FROM visibility_metrics v WHERE v.account_id = l.account_id)
+               (SELECT COUNT(*) FROM {s}visibility_metrics v WHERE v.account_id = l.account_id)
                    AS weekly_rows,
-               (SELECT SUM(v.p3_impressions) FROM visibility_metrics_latest v
+               (SELECT SUM(v.p3_impressions) FROM {s}visibility_metrics_latest v
                  WHERE v.account_id = l.account_id) AS page_views
-        FROM listings l GROUP BY l.account_id ORDER BY l.account_id
+        FROM {s}listings l GROUP BY l.account_id ORDER BY l.account_id
     """)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     header = (f"{'account':>10} {'listings':>8} {'daily rows':>10} {'weekly rows':>11} "
               f"{'page views':>10}")
-    print("\nStored in", database_url.split("///")[-1])
+    print("\nStored in", hidden_url(database_url))  # never the password
     print(header)
     for row in rows:
         print(f"{row.account_id:>10} {row.listings:>8} {row.daily_rows:>10} "

@@ -37,10 +37,19 @@ def iso_date(text: str) -> date:
         f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-06-01")
 
 
+# Memory follows the chunk size (the default of 10,000 rows holds about 5 MB), and the
+# database drivers take it as a C int: a million rows is the most that makes sense.
+MAX_CHUNK_SIZE = 1_000_000
+
+
 def chunk_size(text: str) -> int:
-    """argparse type: a whole number of rows, at least 1."""
-    if text.strip().isdigit() and int(text) >= 1:
+    """argparse type: a whole number of rows, at least 1 and at most MAX_CHUNK_SIZE."""
+    if text.strip().isdigit() and 1 <= int(text) <= MAX_CHUNK_SIZE:
         return int(text)
+    if text.strip().isdigit() and int(text) >= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()} rows is too many: give at most {MAX_CHUNK_SIZE} (memory follows "
+            "the chunk size)")
     raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows: give a whole number >= 1")
 
 

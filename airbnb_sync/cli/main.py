@@ -26,6 +26,8 @@ from airbnb_sync.cli.common import (
     StandaloneHandler,
     report_error,
 )
+from airbnb_sync.cli.installation import create_installation, may_create, require_installation
+from airbnb_sync.core.files import owner_only
 from airbnb_sync.core.logs import configure_logging
 from airbnb_sync.core.settings import Settings, load_settings
 
@@ -41,10 +43,9 @@ COMMANDS: dict[str, Command | Passthrough] = {
 
 
 def settings_from_environment() -> Settings:
-    """Load settings with DAGSTER_HOME defaulting to ./.dagster_home (created), exported so
-    Dagster and the settings agree on it."""
+    """Load settings with DAGSTER_HOME defaulting to ./.dagster_home, exported so Dagster and
+    the settings agree on it. Nothing is created here: see cli/installation.py."""
     home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").expanduser().absolute()
-    home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     return load_settings()
 
@@ -82,6 +83,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = settings_from_environment()
     configure_logging(settings)
     handler: Handler = args.handler
+    if may_create(args):  # accounts add, db upgrade, demo: what they create is the owner's only
+        with owner_only():
+            create_installation(settings)
+            return handler(args, settings)
+    require_installation(settings)  # the others read one, and never create an empty one
     return handler(args, settings)
 
 

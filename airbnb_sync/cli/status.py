@@ -29,6 +29,8 @@ ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
 STALE_FAILURE = timedelta(days=1)
 REQUEST_WINDOW = timedelta(hours=24)
 SHOWN_RANGES = 3
+EARLIEST_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(9000, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,12 @@ def _moment(raw: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{raw!r} is not an ISO 8601 time such as 2026-05-01T12:00:00+00:00") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST_NOW <= moment <= LATEST_NOW:  # the horizon's arithmetic must stay in range
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is out of range: give a time between {EARLIEST_NOW:%Y-%m-%d} and "
+            f"{LATEST_NOW:%Y-%m-%d}")
+    return moment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -263,10 +270,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     now: datetime = args.now or datetime.now(UTC)
+    from airbnb_sync.cli.installation import describe, hidden_url
+
     report = collect_status(settings, now, only_account=args.account)
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        # Which installation was judged: a health check must not pass for the wrong one.
+        data = {**report.as_dict(), "warehouse": hidden_url(settings.database_url),
+                "dagster_home": str(settings.dagster_home)}
+        print(json.dumps(data, indent=2, sort_keys=True))
     else:
+        print(f"reading {describe(settings)}")
         print(render_text(report))
     return EXIT_FAILED if report.problems else EXIT_OK
 

@@ -6,12 +6,13 @@ at start-up with a message naming the variable instead of deep inside a run.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation
 
@@ -93,15 +94,24 @@ def _parse(env: Mapping[str, str], name: str, default: T, convert: Callable[[str
         raise SettingsError(f"{name}={shown} is invalid: expected {allowed} ({exc})") from None
 
 
-def _non_negative_float(raw: str) -> float:
+def _finite_float(raw: str) -> float:
+    """float() also accepts inf, nan and overflowing numbers such as 1e400 (inf): none of them
+    is a usable number of seconds, and inf would make a wait last forever."""
     value = float(raw)
-    if value < 0 or value != value:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = _finite_float(raw)
+    if value < 0:
         raise ValueError("must not be negative")
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    value = _finite_float(raw)
     if not value > 0:
         raise ValueError("must be greater than 0")
     return value
@@ -140,9 +150,35 @@ def _http_url(raw: str) -> str:
 
 
 def _database_url(raw: str) -> str:
+    """Parse the URL the way the engine will, so that a URL SQLAlchemy cannot use fails here in
+    one line. The messages never repeat the URL: it may carry a password."""
     if not raw.startswith(("sqlite:", "postgresql")):
         raise ValueError("must be a sqlite:/// or postgresql+psycopg2:// SQLAlchemy URL")
+    # Imported here so that settings stay importable without SQLAlchemy's import cost.
+    import sqlalchemy as sa
+
+    try:
+        url = sa.make_url(raw)
+    except sa.exc.ArgumentError:
+        raise ValueError("not a URL SQLAlchemy can parse; write sqlite:////ABSOLUTE/PATH.db, "
+                         "sqlite:///RELATIVE/PATH.db or "
+                         "postgresql+psycopg2://USER:PASSWORD@HOST:PORT/DB") from None
+    except ValueError:
+        raise ValueError("its port is not a number") from None
+    _check_database_url(url)
     return raw
+
+
+def _check_database_url(url: Any) -> None:
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if (backend, driver) not in {("sqlite", "pysqlite"), ("postgresql", "psycopg2")}:
+        raise ValueError(f"driver {backend}+{driver} is not supported; use sqlite:/// or "
+                         "postgresql+psycopg2://")
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ValueError(f"port {url.port} is out of range (1..65535)")
+    if backend == "sqlite" and (not url.database or url.database == ":memory:"
+                                or url.database.startswith("file:")):
+        raise ValueError("a SQLite warehouse needs a file path, as in sqlite:////srv/warehouse.db")
 
 
 def _cron(raw: str) -> str:

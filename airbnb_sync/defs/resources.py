@@ -38,7 +38,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return engine
 
     def accounts(self, settings: Settings) -> AccountStore:
-        return AccountStore(self.engine(), cipher_for(settings))
+        engine = self.engine()
+        return AccountStore(engine, cipher_for(settings, engine))
 
 
 class AirbnbResource(dg.ConfigurableResource, ABC):

@@ -27,6 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
+from airbnb_sync.core.files import PRIVATE_FILE, usable_lock_file
 from airbnb_sync.warehouse.tables import request_pacing
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,10 @@ def account_lease(engine: sa.Engine, account_id: str,
     """Hold the account's lease for the duration of the block, waiting up to `timeout` s."""
     started = time.monotonic()
     if engine.dialect.name == "sqlite":
-        lock = FileLock(_lock_path(engine, account_id))
+        # A lock file that cannot be created fails now; only a lock held elsewhere is waited on.
+        lock_file = usable_lock_file(_lock_path(engine, account_id),
+                                     f"account {account_id}'s lease")
+        lock = FileLock(lock_file, mode=PRIVATE_FILE)
         try:
             lock.acquire(timeout=timeout)
         except Timeout:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from airbnb_sync.core.files import private_file
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 from airbnb_sync.warehouse.timescale import server_supports_timescaledb
 
@@ -87,9 +88,17 @@ def _build_engine(url: sa.URL) -> sa.Engine:
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     database = url.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database).expanduser()
+
+        @event.listens_for(engine, "do_connect")
+        def _create_privately(*_args: Any) -> None:
+            # At the first connection (an engine that never connects creates nothing), 0600 in
+            # a 0700 folder rather than by SQLite with the umask's mode; its -wal and -shm files
+            # take the database's mode. An unwritable folder fails in one line.
+            private_file(path, "the SQLite warehouse")
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -21,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from filelock import FileLock
 
+from airbnb_sync.core.files import PRIVATE_FILE, usable_lock_file
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, dialect_of
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 
@@ -107,5 +108,7 @@ def _migration_lock(engine: sa.Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with FileLock(f"{database}.migrate.lock", timeout=LOCK_TIMEOUT_SECONDS):
+    lock_file = usable_lock_file(Path(f"{database}.migrate.lock"),
+                                 "the SQLite warehouse's schema migration")
+    with FileLock(lock_file, timeout=LOCK_TIMEOUT_SECONDS, mode=PRIVATE_FILE):
         yield

@@ -7,22 +7,26 @@ import threading
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from airbnb_sync.accounts.secrets import (
-    KEY_FILE_NAME,
-    MissingSecretKey,
-    cipher_for,
-    generate_key,
-    secret_keys,
-)
-from airbnb_sync.core.settings import SettingsError, load_settings
+from airbnb_sync.accounts import secrets
+from airbnb_sync.accounts.secrets import KEY_FILE_NAME, MissingSecretKey, generate_key
+from airbnb_sync.core.settings import Settings, SettingsError, load_settings
+from airbnb_sync.warehouse.engine import create_warehouse_engine
 
 POSTGRES_URL = "postgresql+psycopg2://nobody@127.0.0.1:1/none"
 
 
 def _settings(home: Path, **env: str):
     return load_settings({"DAGSTER_HOME": str(home), **env})
+
+
+def secret_keys(settings: Settings) -> tuple[str, ...]:
+    return secrets.secret_keys(settings, create_warehouse_engine(settings.database_url))
+
+
+def cipher_for(settings: Settings) -> MultiFernet:
+    return secrets.cipher_for(settings, create_warehouse_engine(settings.database_url))
 
 
 def test_generated_key_is_a_fernet_key() -> None:
@@ -40,7 +44,7 @@ def test_sqlite_without_key_generates_a_private_key_file_once(tmp_path: Path) ->
     assert secret_keys(settings) == first  # reused, not regenerated
     token = cipher_for(settings).encrypt(b"session")
     assert cipher_for(_settings(tmp_path / "home")).decrypt(token) == b"session"
-    assert [p.name for p in path.parent.iterdir()] == [KEY_FILE_NAME]  # no temporary left
+    assert not list(path.parent.glob(".secret-*"))  # no temporary left
 
 
 def test_racing_processes_agree_on_one_generated_key(tmp_path: Path) -> None:
