@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from airbnb_sync.airbnb.client import AirbnbClient, HostSession
+from airbnb_sync.airbnb.keepalive import SessionChanges
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.core.settings import Settings
@@ -27,6 +28,10 @@ class InsightsApi(Protocol):
 
     def list_of_metrics(self, listing_id: str, metric: str, relative_start: int,
                         relative_end: int) -> dict[str, Any]: ...
+
+    def changed_session(self) -> SessionChanges | None:
+        """The cookies Airbnb rotated meanwhile, to store; None when nothing may be kept."""
+        ...
 
     def __enter__(self) -> Self: ...
 

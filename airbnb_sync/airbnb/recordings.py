@@ -19,6 +19,7 @@ from typing import Any, Self
 from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.errors import AirbnbError
 from airbnb_sync.airbnb.factory import ClientFactory, InsightsApi
+from airbnb_sync.airbnb.keepalive import SessionChanges
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 
@@ -79,6 +80,9 @@ class RecordingClient(_Calls):
             handle.write(json.dumps({"call": list(call), "answer": answer}) + "\n")
         return answer
 
+    def changed_session(self) -> SessionChanges | None:
+        return self._inner.changed_session()  # recording must not lose a rotated session
+
     def __enter__(self) -> Self:
         self._inner.__enter__()
         return self
@@ -108,6 +112,9 @@ class RecordedClient(_Calls):
         if answer is None:
             raise NotRecorded(self._account_id, call, self._folder)
         return answer
+
+    def changed_session(self) -> SessionChanges | None:
+        return None  # recorded answers set no cookie
 
     def __enter__(self) -> Self:
         return self

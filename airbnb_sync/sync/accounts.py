@@ -102,8 +102,7 @@ def keep_rotated_session(env: SyncEnvironment, session: HostSession,
     client then reports no changes). A failure to store is logged, not raised: the stored
     session is still the one the run started with, and the grace Airbnb gives covers it.
     """
-    changes_of = getattr(client, "changed_session", None)
-    changes = changes_of() if changes_of is not None else None
+    changes = client.changed_session()
     if changes is None:
         return
     if env.settings.dry_run:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 from pipeline_helpers import API_KEY, HOSTS, add_account
+from webhook_receiver import WebhookReceiver
 
 from airbnb_sync.simulator import Simulator, SimulatorConfig
 
@@ -32,3 +33,12 @@ def pipeline_env(database_url: str, dagster_home, simulator: Simulator,
     for account_id in HOSTS:
         add_account(cookies, account_id)
     return simulator
+
+
+@pytest.fixture
+def receiver(pipeline_env: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        WebhookReceiver]:
+    """A webhook receiver the pipeline's alerts go to."""
+    with WebhookReceiver() as hook:
+        monkeypatch.setenv("AIRBNB_SYNC_ALERT_WEBHOOK", hook.url)
+        yield hook

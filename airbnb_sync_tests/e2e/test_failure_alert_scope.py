@@ -4,8 +4,6 @@ page about their runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import dagster as dg
 import pytest
 from automation_helpers import resources
@@ -28,14 +26,6 @@ def other_op() -> None:
 @dg.job
 def other_job() -> None:
     other_op()
-
-
-@pytest.fixture
-def receiver(pipeline_env: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[
-        WebhookReceiver]:
-    with WebhookReceiver() as hook:
-        monkeypatch.setenv("AIRBNB_SYNC_ALERT_WEBHOOK", hook.url)
-        yield hook
 
 
 def evaluate(result: dg.ExecuteInProcessResult, repository: dg.RepositoryDefinition) -> None:

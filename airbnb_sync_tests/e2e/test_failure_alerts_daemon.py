@@ -49,14 +49,6 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def receiver(pipeline_env: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[
-        WebhookReceiver]:
-    with WebhookReceiver() as hook:
-        monkeypatch.setenv("AIRBNB_SYNC_ALERT_WEBHOOK", hook.url)
-        yield hook
-
-
-@pytest.fixture
 def daemon(receiver: WebhookReceiver, tmp_path: Path) -> Iterator[Path]:
     """`dagster-daemon run` on the repository's workspace; yields its log once the failure
     sensor has taken its first tick (which only sets its cursor)."""
