@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from database_servers import DATABASES, SERVER_DATABASES, fresh_server_database
 
 
@@ -45,12 +46,23 @@ def server_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 _KEPT_PREFIX = "AIRBNB_SYNC_TEST_"
 
 
+# The repository's local profile, whose storage the suite's Dagster instances use as users'
+# do (`make demo` and `make ui` install it).
+LOCAL_PROFILE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+
+
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh DAGSTER_HOME, and no AIRBNB_* settings from the developer's environment."""
+    """A fresh DAGSTER_HOME with the local profile's storage and no telemetry, and no
+    AIRBNB_* settings from the developer's environment."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    storage = yaml.safe_load(LOCAL_PROFILE.read_text())["storage"]
+    (home / "dagster.yaml").write_text(yaml.safe_dump({"telemetry": {"enabled": False},
+                                                       "storage": storage}))
+    # The local storage turns Dagster's event batching on in its process: undone after.
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
     for name in list(os.environ):
         if name.startswith("AIRBNB_") and not name.startswith(_KEPT_PREFIX):
             monkeypatch.delenv(name)

@@ -58,6 +58,7 @@ import sqlalchemy as sa
 from common import (
     SyncBench,
     TreeMemorySampler,
+    add_profile_argument,
     default_executor,
     emit,
     in_fresh_workspace,
@@ -195,7 +196,7 @@ def measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str
     accounts = {str(FIRST_ACCOUNT + index): args.listings for index in range(args.slots)}
     assigned = {account: schedule.ranges[index % len(schedule.ranges)]
                 for index, account in enumerate(accounts)}
-    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts)
+    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts, args.profile)
     sampler = ConnectionSampler(url) if url else TreeMemorySampler(exclude_forks=True)
     available_before = meminfo_bytes()["MemAvailable"]
     try:
@@ -344,6 +345,7 @@ def main() -> None:
                         help="the time the daily sync must fit in")
     parser.add_argument("--machine-mib", type=float, default=None,
                         help="memory of the machine derived for (default: this one's MemTotal)")
+    add_profile_argument(parser)
     parser.add_argument("--database", choices=("sqlite", "postgres", "timescaledb"),
                         default="sqlite", help="the warehouse (default: the embedded SQLite)")
     parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
@@ -359,7 +361,8 @@ def main() -> None:
     measured = in_fresh_workspace(args, measure)
     emit({
         "benchmark": "capacity",
-        "setup": {"slots": args.slots, "listings_per_account": args.listings,
+        "setup": {"slots": args.slots, "profile": args.profile,
+                  "listings_per_account": args.listings,
                   "pacing_seconds": args.pacing, "pacing_jitter": f"+0..{DEFAULT_JITTER:.0%}",
                   "latency_ms": args.latency_ms, "warehouse": args.database,
                   "definitions_executor": default_executor()},

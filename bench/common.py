@@ -115,10 +115,27 @@ def _drop_database(admin: sa.Engine, name: str, attempts: int = 30) -> None:
             time.sleep(2)
 
 
-def write_dagster_home(folder: Path) -> Path:
-    """A Dagster instance folder with telemetry off (what `make demo` writes)."""
+# The Dagster instance profiles a benchmark can run on: the repository's dagster.yaml (what
+# `make demo` and `make ui` install, and the README tells users to copy), or Dagster's own
+# defaults with telemetry off.
+PROFILES = ("local", "dagster-defaults")
+REPOSITORY_PROFILE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+
+
+def add_profile_argument(parser: Any) -> None:
+    """--profile: the Dagster instance profile the runs use (see PROFILES)."""
+    parser.add_argument("--profile", choices=PROFILES, default="local",
+                        help="local: the repository's dagster.yaml, as `make demo`/`make ui` "
+                        "install it (default); dagster-defaults: Dagster's own storage classes")
+
+
+def write_dagster_home(folder: Path, profile: str = "local") -> Path:
+    """A Dagster instance folder with the chosen profile (see PROFILES)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (folder / "dagster.yaml").write_text(REPOSITORY_PROFILE.read_text() if profile == "local"
+                                         else "telemetry:\n  enabled: false\n")
     return folder
 
 
@@ -276,13 +293,14 @@ class SyncBench:
     environment every `dagster` subprocess gets (it is this process's environment too)."""
 
     def __init__(self, folder: Path, database_url: str | None, latency_ms: float,
-                 min_request_interval: float, accounts: dict[str, int]) -> None:
+                 min_request_interval: float, accounts: dict[str, int],
+                 profile: str = "local") -> None:
         from cryptography.fernet import Fernet
 
         from airbnb_sync.simulator import Simulator, SimulatorConfig
 
         self.folder = folder
-        home = write_dagster_home(folder / "dagster_home")
+        home = write_dagster_home(folder / "dagster_home", profile)
         self.simulator = Simulator(SimulatorConfig(
             api_key=SIMULATOR_API_KEY, latency_ms=latency_ms,
             accounts={account: bench_listings(account, count)

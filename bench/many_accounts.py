@@ -25,6 +25,7 @@ from typing import Any
 from common import (
     EXECUTORS,
     SyncBench,
+    add_profile_argument,
     default_executor,
     emit,
     first_sync_weeks,
@@ -49,7 +50,7 @@ def one_round(args: argparse.Namespace) -> dict[str, Any]:
 
 def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     accounts = {str(FIRST_ACCOUNT + index): args.listings for index in range(args.accounts)}
-    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts)
+    bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts, args.profile)
     try:
         first, last = first_sync_weeks()
         commands = {account: materialize_command(account, first, last, args.executor)
@@ -94,6 +95,7 @@ def main() -> None:
                         default="sqlite", help="the warehouse (default: the embedded SQLite)")
     parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
                         "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
+    add_profile_argument(parser)
     parser.add_argument("--executor", choices=EXECUTORS, default="default",
                         help="default: the executor of the definitions; in_process: ask for "
                         "Dagster's in-process executor in the run config")
@@ -109,7 +111,7 @@ def main() -> None:
         "setup": {"accounts": args.accounts, "listings_per_account": args.listings,
                   "weeks": rounds[0]["weeks"], "pacing_seconds": args.pacing,
                   "pacing_jitter": f"+0..{DEFAULT_JITTER:.0%}", "latency_ms": args.latency_ms,
-                  "warehouse": args.database, "executor": args.executor,
+                  "warehouse": args.database, "executor": args.executor, "profile": args.profile,
                   "definitions_executor": default_executor()},
         "wall_seconds": summary([result["wall_seconds"] for result in rounds], 2),
         "ratio_to_lower_bound": summary([result["ratio"] for result in rounds], 3),

@@ -22,6 +22,7 @@ from typing import Any
 from common import (
     EXECUTORS,
     SyncBench,
+    add_profile_argument,
     default_executor,
     emit,
     first_sync_weeks,
@@ -44,7 +45,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
 def _measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     latency_ms = args.latency_ms
     bench = SyncBench(folder, url, latency_ms, min_request_interval=0.0,
-                      accounts={ACCOUNT: args.listings})
+                      accounts={ACCOUNT: args.listings}, profile=args.profile)
     try:
         first, last = first_sync_weeks()
         command = materialize_command(ACCOUNT, first, last, args.executor)
@@ -74,6 +75,7 @@ def main() -> None:
                         default="sqlite", help="the warehouse (default: the embedded SQLite)")
     parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
                         "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
+    add_profile_argument(parser)
     parser.add_argument("--executor", choices=EXECUTORS, default="default",
                         help="default: the executor of the definitions; in_process: ask for "
                         "Dagster's in-process executor in the run config")
@@ -87,7 +89,7 @@ def main() -> None:
         "benchmark": "sync_efficiency",
         "setup": {"listings": args.listings, "weeks": runs[0]["weeks"],
                   "latency_ms": args.latency_ms, "min_request_interval": 0,
-                  "warehouse": args.database, "executor": args.executor,
+                  "warehouse": args.database, "executor": args.executor, "profile": args.profile,
                   "definitions_executor": default_executor()},
         "requests": runs[0]["requests"],
         "wall_seconds": summary([run["seconds"] for run in runs], 2),

@@ -58,7 +58,10 @@ def validated(profile: Path, home: Path, text: str | None = None) -> dict[str, A
 
 def test_local_profile_is_sqlite_with_a_run_queue_and_no_telemetry(tmp_path: Path):
     config = validated(LOCAL_PROFILE, tmp_path)
-    assert "storage" not in config  # Dagster's default: SQLite under DAGSTER_HOME
+    # Dagster's SQLite storage under DAGSTER_HOME, with batched event writes.
+    assert config["storage"] == {"custom": {
+        "module": "airbnb_sync.defs.dagster_storage", "class": "LocalDagsterStorage",
+        "config": {"base_dir": {"env": "DAGSTER_HOME"}}}}
     assert config["telemetry"] == {"enabled": False}
     assert config["concurrency"]["runs"]["max_concurrent_runs"] >= 1
 
