@@ -21,7 +21,7 @@ from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.frames import to_frame
-from airbnb_sync.warehouse.migrate import HEAD_REVISION, current_revision, upgrade_to_head
+from airbnb_sync.warehouse.migrate import current_revision, head_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import (
     WriteResult,
     metric_table,
@@ -188,4 +188,4 @@ def _schema_at_head(engine: sa.Engine) -> bool:
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and not Path(database).exists():
         return False
-    return current_revision(engine) == HEAD_REVISION
+    return current_revision(engine) == head_revision()

@@ -4,11 +4,6 @@ Every run upgrades before its first write, and the assets of a run may start in 
 processes, so upgrades race: on PostgreSQL the upgrade holds a transaction-scoped advisory
 lock (released by the commit that publishes the new schema), on SQLite a file lock next to
 the database. The loser of the race then finds the schema at head and does nothing.
-
-Alembic is imported only to migrate or to read the migration scripts: every run checks the
-schema, and importing Alembic cost each run about 0.4 s of its start-up. The check reads
-Alembic's version table with SQLAlchemy and compares it with HEAD_REVISION, which a test
-holds equal to the scripts' head.
 """
 
 from __future__ import annotations
@@ -18,22 +13,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from filelock import FileLock
 
 from airbnb_sync.core.files import PRIVATE_FILE, usable_lock_file
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, dialect_of
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 
-if TYPE_CHECKING:
-    from alembic.config import Config
-
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# The newest revision in migrations/versions (test_migrate checks it is Alembic's head).
-HEAD_REVISION = "0004"
-VERSION_TABLE = "alembic_version"
 LOCK_TIMEOUT_SECONDS = 600.0
 
 _upgraded: set[str] = set()
@@ -47,8 +39,6 @@ def _advisory_key() -> int:
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """Alembic configured in code (no alembic.ini), running on `connection`."""
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -57,9 +47,6 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The head of the migration scripts, as Alembic reads them."""
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise RuntimeError(f"no Alembic revisions in {MIGRATIONS_DIR}")
@@ -73,14 +60,9 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 
 def _current_revision(connection: sa.Connection) -> str | None:
-    """The one row of Alembic's version table; None without the table or that one row
-    (Alembic itself sorts out what to do then)."""
     schema = PG_SCHEMA if connection.dialect.name == "postgresql" else None
-    if not sa.inspect(connection).has_table(VERSION_TABLE, schema=schema):
-        return None
-    table = sa.table(VERSION_TABLE, sa.column("version_num"), schema=schema)
-    revisions = connection.execute(sa.select(table.c.version_num)).scalars().all()
-    return revisions[0] if len(revisions) == 1 else None
+    context = MigrationContext.configure(connection, opts={"version_table_schema": schema})
+    return context.get_current_revision()
 
 
 def upgrade_to_head(engine: sa.Engine) -> None:
@@ -97,9 +79,7 @@ def upgrade_to_head(engine: sa.Engine) -> None:
                     if engine.dialect.name == "postgresql":
                         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                            {"key": _advisory_key()})
-                    if _current_revision(connection) != HEAD_REVISION:
-                        from alembic import command
-
+                    if _current_revision(connection) != head_revision():
                         command.upgrade(alembic_config(connection), "head")
         _upgraded.add(key)
 
