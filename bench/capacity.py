@@ -58,7 +58,7 @@ import sqlalchemy as sa
 from common import (
     SyncBench,
     TreeMemorySampler,
-    add_profile_argument,
+    add_sync_run_arguments,
     default_executor,
     emit,
     in_fresh_workspace,
@@ -345,11 +345,7 @@ def main() -> None:
                         help="the time the daily sync must fit in")
     parser.add_argument("--machine-mib", type=float, default=None,
                         help="memory of the machine derived for (default: this one's MemTotal)")
-    add_profile_argument(parser)
-    parser.add_argument("--database", choices=("sqlite", "postgres", "timescaledb"),
-                        default="sqlite", help="the warehouse (default: the embedded SQLite)")
-    parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
-                        "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
+    add_sync_run_arguments(parser, executor=False)
     args = parser.parse_args()
     defaults = load_settings({})
     if args.real_pacing is None:

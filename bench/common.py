@@ -122,11 +122,20 @@ PROFILES = ("local", "dagster-defaults")
 REPOSITORY_PROFILE = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 
-def add_profile_argument(parser: Any) -> None:
-    """--profile: the Dagster instance profile the runs use (see PROFILES)."""
+def add_sync_run_arguments(parser: Any, executor: bool = True) -> None:
+    """What the benchmarks that sync through Dagster's command line choose alike: the
+    warehouse, the Dagster instance profile (see PROFILES) and the executor."""
+    parser.add_argument("--database", choices=("sqlite", "postgres", "timescaledb"),
+                        default="sqlite", help="the warehouse (default: the embedded SQLite)")
+    parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
+                        "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
     parser.add_argument("--profile", choices=PROFILES, default="local",
                         help="local: the repository's dagster.yaml, as `make demo`/`make ui` "
                         "install it (default); dagster-defaults: Dagster's own storage classes")
+    if executor:
+        parser.add_argument("--executor", choices=EXECUTORS, default="default",
+                            help="default: the executor of the definitions; in_process: ask "
+                            "for Dagster's in-process executor in the run config")
 
 
 def write_dagster_home(folder: Path, profile: str = "local") -> Path:

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    EXECUTORS,
     SyncBench,
-    add_profile_argument,
+    add_sync_run_arguments,
     default_executor,
     emit,
     first_sync_weeks,
@@ -91,14 +90,7 @@ def main() -> None:
     parser.add_argument("--pacing", type=float, default=0.2,
                         help="AIRBNB_SYNC_MIN_REQUEST_INTERVAL in seconds")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--database", choices=("sqlite", "postgres", "timescaledb"),
-                        default="sqlite", help="the warehouse (default: the embedded SQLite)")
-    parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
-                        "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
-    add_profile_argument(parser)
-    parser.add_argument("--executor", choices=EXECUTORS, default="default",
-                        help="default: the executor of the definitions; in_process: ask for "
-                        "Dagster's in-process executor in the run config")
+    add_sync_run_arguments(parser)
     args = parser.parse_args()
     rounds = []
     for index in range(args.rounds):

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    EXECUTORS,
     SyncBench,
-    add_profile_argument,
+    add_sync_run_arguments,
     default_executor,
     emit,
     first_sync_weeks,
@@ -71,14 +70,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions (median reported)")
     parser.add_argument("--listings", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--database", choices=("sqlite", "postgres", "timescaledb"),
-                        default="sqlite", help="the warehouse (default: the embedded SQLite)")
-    parser.add_argument("--server-url", help="maintenance URL of the PostgreSQL/TimescaleDB "
-                        "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
-    add_profile_argument(parser)
-    parser.add_argument("--executor", choices=EXECUTORS, default="default",
-                        help="default: the executor of the definitions; in_process: ask for "
-                        "Dagster's in-process executor in the run config")
+    add_sync_run_arguments(parser)
     args = parser.parse_args()
     runs = []
     for index in range(args.runs):

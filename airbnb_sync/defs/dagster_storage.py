@@ -6,13 +6,14 @@ done materializations of each partition. Dagster's `SqliteEventLogStorage` build
 SQLAlchemy engine for every write (so nothing it compiled is reused, and SQLAlchemy first
 inspects the new connection), inspects the schema again for every asset event
 (`has_table`), and commits each event on its own, twice (the run's database and the
-index). That was ~15 % of the wall time of such a run and most of a run's CPU. Dagster
-already hands a storage its per-partition events as batches when DAGSTER_EVENT_BATCH_SIZE
-is set, and its PostgreSQL storage writes them together; this storage does so for SQLite.
+index). In the sync efficiency benchmark that run took 80.9 s on Dagster's class and 74.4 s
+on this one, run for run. Dagster already hands a storage its per-partition events as
+batches when DAGSTER_EVENT_BATCH_SIZE is set, and its PostgreSQL storage writes them
+together; this storage does so for SQLite.
 
 The files, tables and rows are Dagster's own, unchanged: an existing DAGSTER_HOME keeps its
 history, and removing the profile's `storage:` block goes back to Dagster's class.
-Hand-written because Dagster has no such option; it overrides three methods of one class.
+Hand-written because Dagster has no such option; it overrides a few methods of its class.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from dagster._config import StringSource
 from dagster._core.events import ASSET_EVENTS, DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
@@ -161,10 +161,7 @@ class LocalDagsterStorage(DagsterSqliteStorage):
         super(DagsterSqliteStorage, self).__init__()
 
     @classmethod
-    def config_type(cls) -> dict[str, Any]:
-        return {"base_dir": StringSource}
-
-    @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData,  # type: ignore[override]
                           config_value: dict[str, Any]) -> LocalDagsterStorage:
+        # The parent's names its own class, not `cls`.
         return cls.from_local(inst_data=inst_data, **config_value)
