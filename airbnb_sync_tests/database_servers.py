@@ -8,6 +8,7 @@ green by silently skipping PostgreSQL or TimescaleDB (README: Tests).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -121,5 +122,24 @@ def fresh_server_database(
                             "not the Timescale-License one ('timescale')", env)
         yield new_url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
+
+
+# What PostgreSQL says when FORCE may not end a backend of another role.
+NOT_OURS_TO_END = "must be a member of the role whose process is being terminated"
+
+
+def drop_database(admin: sa.Engine, name: str, wait_seconds: float = 60.0) -> None:
+    """DROP DATABASE ... WITH (FORCE), which ends our own connections to it. A backend of
+    another role it may not end (an autovacuum worker started on the new tables, when the
+    test role is no superuser) is waited for: it goes away by itself in a moment."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError as error:
+            if NOT_OURS_TO_END not in str(error.orig) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
