@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
+from dagster_homes import write_profile
 from database_servers import DATABASES, SERVER_DATABASES, fresh_server_database
 
 
@@ -46,20 +46,13 @@ def server_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 _KEPT_PREFIX = "AIRBNB_SYNC_TEST_"
 
 
-# The repository's local profile, whose storage the suite's Dagster instances use as users'
-# do (`make demo` and `make ui` install it).
-LOCAL_PROFILE = Path(__file__).resolve().parents[1] / "dagster.yaml"
-
-
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DAGSTER_HOME with the local profile's storage and no telemetry, and no
     AIRBNB_* settings from the developer's environment."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    storage = yaml.safe_load(LOCAL_PROFILE.read_text())["storage"]
-    (home / "dagster.yaml").write_text(yaml.safe_dump({"telemetry": {"enabled": False},
-                                                       "storage": storage}))
+    write_profile(home)  # the storage users' instances have
     # The local storage turns Dagster's event batching on in its process: undone after.
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")
     monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")

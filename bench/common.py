@@ -119,7 +119,6 @@ def _drop_database(admin: sa.Engine, name: str, attempts: int = 30) -> None:
 # `make demo` and `make ui` install, and the README tells users to copy), or Dagster's own
 # defaults with telemetry off.
 PROFILES = ("local", "dagster-defaults")
-REPOSITORY_PROFILE = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 
 def add_sync_run_arguments(parser: Any, executor: bool = True) -> None:
@@ -142,8 +141,10 @@ def write_dagster_home(folder: Path, profile: str = "local") -> Path:
     """A Dagster instance folder with the chosen profile (see PROFILES)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
+    from airbnb_sync.cli.demo import LOCAL_PROFILE
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dagster.yaml").write_text(REPOSITORY_PROFILE.read_text() if profile == "local"
+    (folder / "dagster.yaml").write_text(LOCAL_PROFILE.read_text() if profile == "local"
                                          else "telemetry:\n  enabled: false\n")
     return folder
 

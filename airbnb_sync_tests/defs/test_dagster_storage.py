@@ -15,13 +15,13 @@ from typing import Any
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-import yaml
+from dagster_homes import write_profile
 
+from airbnb_sync.cli.demo import LOCAL_PROFILE
 from airbnb_sync.defs.dagster_storage import BatchingSqliteEventLogStorage
 
 pytestmark = pytest.mark.slow
 
-REPOSITORY_PROFILE = Path(__file__).resolve().parents[2] / "dagster.yaml"
 WEEKS = dg.StaticPartitionsDefinition([f"w{index:02}" for index in range(30)])
 ASSETS = (dg.AssetKey("counted"), dg.AssetKey("doubled"))
 CHECK = dg.AssetCheckKey(dg.AssetKey("counted"), "counted_all")
@@ -39,14 +39,11 @@ def doubled(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"partitions": 2 * len(context.partition_keys)})
 
 
-def instance_in(home: Path, profile: str) -> dg.DagsterInstance:
-    """An instance in `home` (DAGSTER_HOME) with the repository profile's storage, or
-    Dagster's default storage."""
-    home.mkdir()
-    config: dict[str, Any] = {"telemetry": {"enabled": False}}
-    if profile == "local":
-        config["storage"] = yaml.safe_load(REPOSITORY_PROFILE.read_text())["storage"]
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+def instance_in(home: Path, storage: str) -> dg.DagsterInstance:
+    """An instance in `home` (DAGSTER_HOME) with the local profile's storage ("local") or
+    Dagster's default ("dagster")."""
+    home.mkdir(exist_ok=True)
+    write_profile(home, storage)
     return dg.DagsterInstance.from_config(str(home))
 
 
@@ -146,10 +143,7 @@ def test_the_local_storage_reads_and_extends_a_history_dagster_wrote(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with instance_in(home, "dagster") as instance:
         first = run_range(instance, "w00", "w04")
-    config = yaml.safe_load(REPOSITORY_PROFILE.read_text())
-    (home / "dagster.yaml").write_text(yaml.safe_dump(
-        {"telemetry": {"enabled": False}, "storage": config["storage"]}))
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_in(home, "local") as instance:
         assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
         second = run_range(instance, "w05", "w09")
         assert sorted(instance.get_materialized_partitions(ASSETS[0])) == [
@@ -161,7 +155,7 @@ def test_the_local_storage_reads_and_extends_a_history_dagster_wrote(
 def test_the_repository_profile_names_the_local_storage(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    (tmp_path / "dagster.yaml").write_text(REPOSITORY_PROFILE.read_text())
+    (tmp_path / "dagster.yaml").write_text(LOCAL_PROFILE.read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
         assert Path(instance.event_log_storage._base_dir) == tmp_path / "history" / "runs"
