@@ -71,23 +71,23 @@ def test_database_is_dropped_even_with_open_connections(database: str) -> None:
 
 
 @pytest.mark.postgres
-def test_a_backend_the_test_role_may_not_end_is_waited_for(tmp_path: Path) -> None:
+def test_a_backend_the_test_role_may_not_end_is_waited_for() -> None:
     """The stock cluster's test role is no superuser: DROP ... WITH (FORCE) cannot end a
     backend of another role, such as an autovacuum worker that has just started on the new
     tables (a CI run failed so). The drop waits for it, as it would for autovacuum."""
     password = uuid.uuid4().hex
     other = f"airbnb_sync_other_{password[:8]}"
-    admin = sa.create_engine(os.environ[URL_VARIABLES["postgres"]], poolclass=NullPool,
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE ROLE {other} LOGIN PASSWORD '{password}'"))
+    with fresh_server_database("postgres") as url:  # skips or fails without the server
+        name = sa.make_url(url).database
+        admin = sa.create_engine(os.environ[URL_VARIABLES["postgres"]], poolclass=NullPool,
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"CREATE ROLE {other} LOGIN PASSWORD '{password}'"))
+        as_other = sa.make_url(url).set(username=other, password=password)
+        foreign = sa.create_engine(as_other, poolclass=NullPool).connect()
+        foreign.execute(sa.text("SELECT 1"))
+        threading.Timer(2.0, foreign.close).start()
     try:
-        with fresh_server_database("postgres") as url:
-            name = sa.make_url(url).database
-            as_other = sa.make_url(url).set(username=other, password=password)
-            foreign = sa.create_engine(as_other, poolclass=NullPool).connect()
-            foreign.execute(sa.text("SELECT 1"))
-            threading.Timer(2.0, foreign.close).start()
         with admin.connect() as connection:
             left = connection.execute(sa.text(
                 "SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
