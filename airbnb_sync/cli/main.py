@@ -16,6 +16,7 @@ from pathlib import Path
 
 from airbnb_sync.cli import accounts, db, demo, export, simulator, status
 from airbnb_sync.cli import report as report_command
+from airbnb_sync.cli import sync as sync_command
 from airbnb_sync.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,6 +40,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "export": export.COMMAND,
     "status": status.COMMAND,
     "report": report_command.COMMAND,
+    "sync": sync_command.COMMAND,
 }
 
 
