@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from airbnb_sync.cli.common import (
+    EXIT_FAILED,
     EXIT_OK,
     BadInput,
     Command,
@@ -70,10 +71,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     action("activate", _activate, "sync this account again (also undoes a delete)")
     action("deactivate", _deactivate, "stop syncing this account, keep everything")
     delete = action("delete", _delete,
-                    "soft-delete (stop syncing, keep data); --purge --yes removes it for good")
+                    "soft-delete (stop syncing, keep data; asks first, --yes for scripts); "
+                    "--purge removes it for good")
     delete.add_argument("--purge", action="store_true",
                         help="remove the account and all its stored metrics")
-    delete.add_argument("--yes", action="store_true", help="confirm --purge")
+    delete.add_argument("--yes", action="store_true",
+                        help="do not ask (needed when stdin is not a terminal)")
     action("check", _check,
            "test the stored session with one cheap request and record ok/expired")
     action("rotate-key", _rotate_key,
@@ -340,16 +343,22 @@ def _deactivate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    """Asks first on a terminal; a script says --yes (without it, stdin that is not a
+    terminal is refused rather than read as an answer)."""
     from airbnb_sync.accounts.store import validate_account_id
 
     validate_account_id(args.account_id)
-    if args.purge and not args.yes:
-        raise BadInput(f"--purge removes account {args.account_id} and all its stored metrics for "
-                       "good: add --yes to confirm, or drop --purge to only soft-delete it")
-    if args.yes and not args.purge:
-        raise BadInput("--yes only confirms --purge: a plain delete is a soft delete and needs "
-                       "no confirmation")
+    if not args.yes and not sys.stdin.isatty():
+        what = (f"--purge removes account {args.account_id} and all its stored metrics for good"
+                if args.purge else f"delete stops syncing account {args.account_id}")
+        raise BadInput(f"{what}: add --yes to confirm (there is no terminal to ask on), or "
+                       + ("drop --purge to only soft-delete it" if args.purge else
+                          "run it in a terminal to be asked"))
     store = _store(settings)
+    record = store.get(args.account_id)  # an unknown account is refused before asking
+    if not args.yes and not _confirmed(record, args.purge):
+        print(f"nothing deleted: account {args.account_id} is as it was")
+        return EXIT_FAILED
     if not args.purge:
         store.soft_delete(args.account_id)
         print(f"account {args.account_id} is deleted (soft: its data is kept; "
@@ -360,6 +369,23 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     print(f"account {args.account_id} purged (removed {summary or 'no stored rows'})")
     _remove_partition(settings, args.account_id)
     return EXIT_OK
+
+
+def _confirmed(record: AccountRecord, purge: bool) -> bool:
+    """A soft delete takes y/yes; a purge, which cannot be undone, takes the account id."""
+    name = record.account_id + (f" ({record.label})" if record.label else "")
+    if purge:
+        question = (f"Purge account {name} and every metric stored for it, for good? "
+                    f"Type its id ({record.account_id}) to confirm: ")
+    else:
+        question = (f"Delete account {name}? It is no longer synced; its data is kept and "
+                    f"`accounts activate` restores it. [y/N] ")
+    try:
+        answer = input(question).strip()
+    except EOFError:
+        print()
+        return False
+    return answer == record.account_id if purge else answer.lower() in {"y", "yes"}
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

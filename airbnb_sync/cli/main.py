@@ -32,6 +32,9 @@ from airbnb_sync.core.files import owner_only
 from airbnb_sync.core.logs import configure_logging
 from airbnb_sync.core.settings import Settings, load_settings
 
+# 128 + SIGPIPE, what `ls | head -1` leaves in PIPESTATUS: the output was cut short.
+EXIT_BROKEN_PIPE = 128 + 13
+
 COMMANDS: dict[str, Command | Passthrough] = {
     "accounts": accounts.COMMAND,
     "db": db.COMMAND,
@@ -94,8 +97,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (the console script exits with it)."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; returns the exit code (the console script exits with it).
+
+    A reader that stops early (`airbnb-sync accounts list | head -3`) ends the command
+    quietly, with the exit status a shell gives a command killed by SIGPIPE."""
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        return code
+    except BrokenPipeError:
+        # Nothing more can reach the reader: later writes (and the flush at exit) go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(arguments: list[str]) -> int:
     command = COMMANDS.get(arguments[0]) if arguments else None
     try:
         if isinstance(command, Passthrough):

@@ -170,8 +170,8 @@ BAD_INPUT: dict[str, tuple[BadCase, str]] = {
     "delete with a bad id": (lambda c: ["accounts", "delete", "4123x"], "1 to 20 digits"),
     "purge without --yes": (lambda c: ["accounts", "delete", ACCOUNT, "--purge"],
                             "add --yes to confirm"),
-    "--yes without --purge": (lambda c: ["accounts", "delete", ACCOUNT, "--yes"],
-                              "--yes only confirms --purge"),
+    "delete without --yes or a terminal": (lambda c: ["accounts", "delete", ACCOUNT],
+                                           "add --yes to confirm"),
     "purge unknown account": (lambda c: ["accounts", "delete", OTHER, "--purge", "--yes"],
                               "does not exist"),
     "unknown action": (lambda c: ["accounts", "remove", ACCOUNT], "invalid choice"),
@@ -288,7 +288,7 @@ def test_update_activate_deactivate_and_soft_delete(cli: Cli) -> None:
     assert json.loads(cli("accounts", "show", ACCOUNT, "--json").out)["state"] == "inactive"
     assert cli("accounts", "activate", ACCOUNT).code == 0
     assert json.loads(cli("accounts", "show", ACCOUNT, "--json").out)["state"] == "active"
-    deleted = cli("accounts", "delete", ACCOUNT)
+    deleted = cli("accounts", "delete", ACCOUNT, "--yes")
     assert deleted.code == 0 and "soft" in deleted.out
     assert ACCOUNT not in cli("accounts", "list").out
     everything = json.loads(cli("accounts", "list", "--all", "--json").out)

@@ -36,7 +36,7 @@ def test_sensor_keeps_partitions_equal_to_the_accounts(pipeline_env) -> None:
     tick_accounts_sensor(TODAY)
     assert registered() == set(HOSTS)
 
-    assert cli(["accounts", "delete", HOSTS[1]]) == 0  # soft delete
+    assert cli(["accounts", "delete", HOSTS[1], "--yes"]) == 0  # soft delete
     tick_accounts_sensor(TODAY)
     assert registered() == {HOSTS[0]}
     assert cli(["accounts", "activate", HOSTS[1]]) == 0
