@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +41,11 @@ DEMO_WEEKS = 8
 DEMO_ROTATE_EVERY, DEMO_ROTATE_GRACE, DEMO_COOKIE_MAX_AGE = 10, 3, 14 * 86400
 # Dagster's command line lives next to this interpreter, whether or not the venv is activated.
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+DG = str(Path(sys.executable).parent / "dg")
+# How long `dagster dev` gets to stop its webserver, daemon and code servers (it gives each
+# of them 10 s before it kills it).
+UI_STOP_SECONDS = 45
+GROUP_STOP_SECONDS = 10.0
 ASSETS = "listings,conversion_metrics,visibility_metrics"
 UI_PORT = 3000
 # The repository's local profile (run slots, run monitoring); found beside the package in a
@@ -231,17 +239,70 @@ def _write_insights_report(settings: Settings) -> int:
 
 
 def _open_ui(port: int, dagster_home: Path) -> int:
+    """`dagster dev` (through `dg dev`, Dagster's direction) until Ctrl-C, SIGTERM or SIGHUP,
+    whichever reaches this process: the UI runs in a process group of its own, which is
+    stopped as a whole, so no webserver, daemon or code server outlives the command (`make ui`
+    forwards a SIGTERM to it)."""
     print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop). Launch backfills from the "
-          "asset graph (group airbnb_insights: Materialize selected > partitions).")
+          "asset graph (group airbnb_insights: Materialize selected > partitions).", flush=True)
     # Started in DAGSTER_HOME: from the checkout, `dagster dev` warns that the repository's
     # dagster.yaml is not used (it is: install_local_profile put it in DAGSTER_HOME).
-    ui = subprocess.Popen([DAGSTER, "dev", "-m", "airbnb_sync.definitions",
+    ui = subprocess.Popen([DG, "dev", "-m", "airbnb_sync.definitions",
                            "-h", "127.0.0.1", "-p", str(port)], cwd=dagster_home,
-                          env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
+                          env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+                          start_new_session=True)
+    with _stopping_signals() as received:
+        try:
+            code = ui.wait()
+        except (KeyboardInterrupt, _Stop):
+            _stop_group(ui)
+            print("\nDagster UI stopped.", flush=True)
+            return EXIT_OK if received.get("signal") in (None, signal.SIGINT) else \
+                128 + received["signal"]
+        finally:
+            if ui.poll() is None:  # anything else that ends this process ends the UI too
+                _stop_group(ui)
+    return code
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached this process."""
+
+
+@contextmanager
+def _stopping_signals() -> Iterator[dict[str, int]]:
+    """SIGTERM and SIGHUP raise `_Stop` (Python's default would end the process at once and
+    leave the UI's processes running); the handlers are restored after."""
+    received: dict[str, int] = {}
+
+    def stop(signum: int, _frame: object) -> None:
+        received["signal"] = signum
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return ui.wait()
-    except KeyboardInterrupt:
-        # Ctrl-C reached `dagster dev` too (one process group): let it shut down, quietly.
-        ui.wait()
-        print("\nDagster UI stopped.")
-        return EXIT_OK
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_group(ui: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to `dagster dev`, which stops its webserver and daemon; then SIGTERM to what
+    is left of its process group (it leaves its code server, and the run workers launched
+    from it, running), and SIGKILL to whatever outlives GROUP_STOP_SECONDS."""
+    with suppress(ProcessLookupError):
+        os.kill(ui.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        ui.wait(timeout=UI_STOP_SECONDS)
+    # The group keeps its id while any member lives, even after its leader is gone.
+    for sig, grace in ((signal.SIGTERM, GROUP_STOP_SECONDS), (signal.SIGKILL, 0.0)):
+        deadline = time.monotonic() + grace
+        try:
+            os.killpg(ui.pid, sig)
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                os.killpg(ui.pid, 0)  # ProcessLookupError once no member is left
+        except ProcessLookupError:
+            break
+    ui.wait()

@@ -16,6 +16,8 @@ import time
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, BadInput, Command, set_handler
 from airbnb_sync.core.settings import Settings
 
+EXIT_INTERRUPTED = 128 + 2  # as a shell reports a command ended by Ctrl-C (SIGINT)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("account", metavar="ACCOUNT",
@@ -52,7 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     dry = " (dry run)" if args.dry_run or settings.dry_run else ""
     print(f"syncing {sync_range}{dry}", flush=True)
     started = time.monotonic()
-    outcome = launch_sync(settings, sync_range, _progress, dry_run=args.dry_run)
+    try:
+        outcome = launch_sync(settings, sync_range, _progress, dry_run=args.dry_run)
+    except KeyboardInterrupt:
+        print(f"error: interrupted: the sync of {sync_range} did not finish here (the "
+              f"Dagster UI shows its run: {settings.dagster_url}/runs)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     took = f"{time.monotonic() - started:.1f} s"
     if outcome.succeeded:
         print(f"synced {sync_range}{dry} in {took}: run {outcome.run_id} succeeded", flush=True)

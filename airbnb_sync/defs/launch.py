@@ -3,10 +3,11 @@
 The run is the schedule's: the implicit asset job over the three synced assets, with the
 range tags of `partitions.range_tags`, the account tag and a trigger tag. Where it runs:
 
-- **Through the run queue** when a daemon serves the installation (its run queue daemon is
-  healthy, as `dagster-daemon liveness-check` and the UI's status page judge it from the
-  instance's heartbeats). Dagster's public way to put a run in an installation's queue is
-  its GraphQL API, which the webserver serves (`AIRBNB_SYNC_DAGSTER_URL`): the run then has
+- **Through the run queue** when a daemon serves the installation: its run queue daemon's
+  heartbeat in the instance is at most DAEMON_SILENT_SECONDS old. Dagster's public way to
+  put a run in an installation's queue is its GraphQL API, which the webserver serves
+  (`AIRBNB_SYNC_DAGSTER_URL`; the Python API has no public way to give a run the code
+  location's origin, without which the daemon could not launch it): the run then has
   the code location's origin, so the daemon can launch it, counts against the run slots and
   the per-account tag limit, and shows in the UI like a scheduled one.
 - **In this process** otherwise (no daemon, or no webserver answering), with the same job,
@@ -25,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -37,6 +39,7 @@ from airbnb_sync.sync.ranges import SyncRange
 
 # Dagster's name of the daemon that launches queued runs (DagsterDaemon.daemon_type()).
 RUN_QUEUE_DAEMON = "QUEUED_RUN_COORDINATOR"
+DAEMON_SILENT_SECONDS = 120
 CLI_TRIGGER = "cli"
 POLL_SECONDS = 0.5
 STEP_EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
@@ -72,12 +75,17 @@ def sync_tags(sync_range: SyncRange, trigger: str = CLI_TRIGGER) -> dict[str, st
             ACCOUNT_TAG: sync_range.account_id, TRIGGER_TAG: trigger}
 
 
-def daemon_serves(instance: dg.DagsterInstance) -> bool:
-    """True when the installation's run queue daemon sent a recent heartbeat."""
+def daemon_serves(instance: dg.DagsterInstance, now: float | None = None) -> bool:
+    """True when the installation's run queue daemon sent a heartbeat lately.
+
+    Dagster's own health check (`get_daemon_statuses`) tolerates 30 minutes of silence, so
+    a daemon stopped 10 minutes ago would still count and the run would wait in a queue
+    nobody serves; the daemon beats every 30 s, so 2 minutes of silence means it is gone."""
     if not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator):
         return False
-    status = instance.get_daemon_statuses([RUN_QUEUE_DAEMON]).get(RUN_QUEUE_DAEMON)
-    return bool(status and status.healthy)
+    heartbeat = instance.get_daemon_heartbeats().get(RUN_QUEUE_DAEMON)
+    now = time.time() if now is None else now
+    return heartbeat is not None and now - heartbeat.timestamp <= DAEMON_SILENT_SECONDS
 
 
 def launch_sync(settings: Settings, sync_range: SyncRange, progress: Progress,
@@ -104,7 +112,10 @@ def _submit(settings: Settings, tags: dict[str, str], progress: Progress) -> str
     from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
     from requests import RequestException
 
-    client = DagsterGraphQLClient(settings.dagster_url.removesuffix("/"))
+    # The client takes a host (with port and path, which it puts before /graphql), not a URL.
+    url = urlsplit(settings.dagster_url)
+    client = DagsterGraphQLClient(url.netloc + url.path.rstrip("/"),
+                                  use_https=url.scheme == "https")
     try:
         return client.submit_job_execution("__ASSET_JOB", tags=tags,
                                            asset_selection=list(SYNCED_ASSETS))
@@ -154,18 +165,23 @@ def _follow(settings: Settings, run_id: str, progress: Progress, stop: threading
 
 def _watch(instance: dg.DagsterInstance, run_id: str, progress: Progress,
            queued: bool) -> SyncOutcome:
+    """Follow a run this process does not execute; Ctrl-C stops following, not the run."""
     cursor: str | None = None
     shown: dg.DagsterRunStatus | None = None
-    while True:
-        run = instance.get_run_by_id(run_id)
-        status = run.status if run else None
-        if status is not None and status != shown:
-            shown = status
-            progress(f"run {status.value.lower()}")
-        cursor = _report_steps(instance, run_id, cursor, progress)
-        if status in FINISHED:
-            return _outcome(instance, run_id, queued)
-        time.sleep(POLL_SECONDS)
+    try:
+        while True:
+            run = instance.get_run_by_id(run_id)
+            status = run.status if run else None
+            cursor = _report_steps(instance, run_id, cursor, progress)
+            if status in FINISHED:
+                return _outcome(instance, run_id, queued)
+            if status is not None and status != shown:
+                shown = status
+                progress(f"run {status.value.lower()}")
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        progress(f"stopped following run {run_id}; it goes on in Dagster")
+        raise
 
 
 def _report_steps(instance: dg.DagsterInstance, run_id: str, cursor: str | None,

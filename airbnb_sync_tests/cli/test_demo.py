@@ -104,3 +104,72 @@ def test_ctrl_c_stops_the_ui_quietly(dagster_home: Path, tmp_path: Path) -> None
     assert ui.returncode == 0, output[-4000:]
     assert "Dagster UI stopped." in output
     assert "will not be used" not in output, output[-4000:]  # the local profile is in force
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children, their children, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.add(pid)
+    return living
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_ui_and_every_process_it_started(dagster_home: Path,
+                                                           tmp_path: Path) -> None:
+    """`make ui` stopped by SIGTERM (make forwards it to airbnb-sync): `dagster dev`, its
+    webserver, daemon and code server stop too, not only the simulator."""
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with log.open("w") as output:
+        ui = subprocess.Popen([str(BIN / "airbnb-sync"), "demo", "--ui", "--simulator-port",
+                               str(free_port()), "--ui-port", str(port)],
+                              stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + UI_READY_SECONDS
+        while not answers(f"http://127.0.0.1:{port}/server_info") or len(
+                started := descendants(ui.pid)) < 4:  # dagster dev, webserver, daemon, code
+            assert ui.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        os.kill(ui.pid, signal.SIGTERM)  # the process only, as make and service managers do
+        ui.wait(timeout=120)
+        deadline = time.monotonic() + 30
+        while alive(started) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = alive(started)
+    finally:
+        for pid in alive(started | {ui.pid}):
+            os.kill(pid, signal.SIGKILL)
+        if ui.poll() is None:
+            ui.wait()
+    output = log.read_text()
+    assert not left, f"still running after SIGTERM: {left}\n{output[-3000:]}"
+    assert "Traceback" not in output, output[-4000:]
+    assert "Dagster UI stopped." in output
+    assert ui.returncode == 128 + signal.SIGTERM
+    assert "SupersessionWarning" not in output, output[-4000:]  # `dg dev`, Dagster's direction

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from pipeline_helpers import HOSTS, dump, weeks_ending_now
 
 from airbnb_sync.cli.demo import LOCAL_PROFILE
+from airbnb_sync.defs.launch import daemon_serves
 from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.defs.schedules import ACCOUNT_TAG, TRIGGER_TAG
 from airbnb_sync.simulator import Simulator
@@ -138,15 +140,14 @@ def served_by_daemon(pipeline_env: Simulator, dagster_home: Path,
                     "airbnb_sync.definitions"], check=True, capture_output=True, timeout=180)
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-m", "airbnb_sync.definitions", "-h", "127.0.0.1",
+            [str(BIN / "dg"), "dev", "-m", "airbnb_sync.definitions", "-h", "127.0.0.1",
              "-p", str(port)], cwd=dagster_home, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         with DagsterInstance.get() as instance:
             while True:
-                statuses = instance.get_daemon_statuses(["QUEUED_RUN_COORDINATOR"])
-                if statuses["QUEUED_RUN_COORDINATOR"].healthy:
+                if daemon_serves(instance) and answers(f"http://127.0.0.1:{port}/server_info"):
                     break
                 assert process.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -158,6 +159,14 @@ def served_by_daemon(pipeline_env: Simulator, dagster_home: Path,
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def test_with_a_daemon_serving_the_run_goes_through_the_run_queue(
