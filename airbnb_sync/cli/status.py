@@ -178,9 +178,8 @@ def _problems(status: AccountStatus, now: datetime) -> list[str]:
         problems.append(
             f"account {record.account_id}: {len(stale)} partition(s) failing for more than a "
             f"day ({_describe([f.week for f in stale])}); see why in the failed runs in the "
-            "Dagster UI, fix it, then re-run them: dagster asset materialize -m "
-            "airbnb_sync.definitions --select listings,conversion_metrics,visibility_metrics "
-            f"--partition-range '{record.account_id}|{first}...{record.account_id}|{last}'")
+            "Dagster UI, fix it, then re-run them: airbnb-sync sync "
+            f"{record.account_id} --from {first} --to {last}")
     return problems
 
 

@@ -204,7 +204,7 @@ def test_a_partition_failing_for_more_than_a_day_exits_1(env: Env) -> None:
     assert late.code == 1
     problem = late.out.split("needs a person:")[1]
     assert f"account {HOST}: 2 partition(s) failing for more than a day" in problem
-    assert f"'{HOST}|{first}...{HOST}|{week}'" in problem
+    assert f"re-run them: airbnb-sync sync {HOST} --from {first} --to {week}" in problem
     assert env.status("--json", now=first_failure + timedelta(days=2)).account(
         HOST)["failed"]["older_than_a_day"] == 2
 

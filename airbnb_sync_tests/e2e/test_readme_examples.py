@@ -82,19 +82,50 @@ def test_after_make_demo_the_commands_are_found_and_see_the_demo(checkout: Path,
         assert account_id in result.stdout
 
 
-def test_the_command_line_sync_example_syncs_four_weeks_from_the_simulator(
-        checkout: Path, simulator: Simulator) -> None:
-    result = run_example(shell_example("--partition-range"), checkout, simulator)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "DagsterInvalidSubsetError" not in result.stderr
+def stored_weeks(checkout: Path) -> int:
     engine = sa.create_engine(f"sqlite:///{checkout / '.dagster_home' / 'warehouse.db'}",
                               poolclass=NullPool)
     with engine.connect() as connection:
-        weeks = connection.exec_driver_sql(
+        return connection.exec_driver_sql(
             "SELECT COUNT(DISTINCT week_start) FROM visibility_metrics "
             "WHERE account_id = '41234567'").scalar()
-    assert weeks == 4
+
+
+def test_the_command_line_sync_example_syncs_four_weeks_from_the_simulator(
+        checkout: Path, simulator: Simulator) -> None:
+    result = run_example(shell_example("airbnb-sync sync 41234567"), checkout, simulator)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("synced account 41234567, weeks ")
+    assert "(4 weeks)" in result.stdout.strip().splitlines()[-1]
+    assert stored_weeks(checkout) == 4
     assert simulator.stats()["total_requests"] > 0
+
+
+def test_the_dagster_users_example_syncs_four_weeks_without_a_supersession_warning(
+        checkout: Path, simulator: Simulator) -> None:
+    """The `dg launch` block, in the shell the `airbnb-sync sync` block set up."""
+    setup = "".join(line for line in shell_example("airbnb-sync sync 41234567")
+                    .splitlines(keepends=True) if not line.startswith("airbnb-sync sync"))
+    result = run_example(setup + shell_example("--partition-range"), checkout, simulator)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "DagsterInvalidSubsetError" not in result.stderr
+    assert "SupersessionWarning" not in result.stdout + result.stderr
+    assert stored_weeks(checkout) == 4
+    assert simulator.stats()["total_requests"] > 0
+
+
+def test_without_dagster_home_dagster_in_the_checkout_stops_as_the_readme_says() -> None:
+    """README, Quick start: what Dagster's commands do in the checkout without DAGSTER_HOME."""
+    env = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
+    result = subprocess.run([str(VENV / "bin" / "dg"), "launch", "-m", "airbnb_sync.definitions",
+                             "--assets", "insights_report"], cwd=README.parent, env=env,
+                            capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode != 0
+    said = ('You have attempted to fetch the environment variable "DAGSTER_HOME" which is not '
+            "set")
+    assert said in result.stderr and "DagsterInvalidConfigError" in result.stderr
+    assert " ".join(said.split()) in " ".join(README.read_text().split())
 
 
 def sql_examples() -> list[tuple[set[str], list[str]]]:
