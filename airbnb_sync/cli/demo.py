@@ -2,10 +2,11 @@
 
 Starts the simulator (which rotates the hosts' `_aat` cookie every few dozen requests, as
 Airbnb may), registers two demo hosts from the "Copy as cURL" a browser would give (the way a
-user registers a real host), syncs their last 8 weeks through Dagster's own command line (the
-same contract users rely on), prints what was stored and the sessions kept alive, and stops
-the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same data.
-It ends by writing the insights report (the `insights_report` asset) and printing its path.
+user registers a real host), syncs their last 8 weeks with `airbnb-sync sync` (the command a
+host uses; the schedule's Dagster run), prints what was stored and the sessions kept alive,
+and stops the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the
+same data. It ends by writing the insights report (the `insights_report` asset) and printing
+its path.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.accounts import add_account, update_account
 from airbnb_sync.cli.common import EXIT_FAILED, EXIT_OK, Command, set_handler
 from airbnb_sync.cli.installation import creates_installation
@@ -46,7 +46,6 @@ DG = str(Path(sys.executable).parent / "dg")
 # of them 10 s before it kills it).
 UI_STOP_SECONDS = 45
 GROUP_STOP_SECONDS = 10.0
-ASSETS = "listings,conversion_metrics,visibility_metrics"
 UI_PORT = 3000
 # The repository's local profile (run slots, run monitoring); found beside the package in a
 # checkout, which is what `make demo` and `make ui` run from.
@@ -153,24 +152,17 @@ def install_local_profile(dagster_home: Path) -> None:
 
 
 def _sync_and_report(settings: Settings) -> int:
-    from airbnb_sync.defs.partitions import partition_key
-
-    last_week = week_start_of(datetime.now(UTC).date())
-    first_week = last_week - timedelta(weeks=DEMO_WEEKS - 1)
+    """Each host's last DEMO_WEEKS weeks with `airbnb-sync sync`, the command a host uses."""
     for account_id in DEMO_HOSTS:
-        started = time.monotonic()
-        partition_range = (f"{partition_key(account_id, first_week)}..."
-                           f"{partition_key(account_id, last_week)}")
-        command = [DAGSTER, "asset", "materialize", "-m", "airbnb_sync.definitions",
-                   "--select", ASSETS, "--partition-range", partition_range]
-        print(f"$ dagster {' '.join(shlex.quote(part) for part in command[1:])}")
-        result = subprocess.run(command, capture_output=True, text=True)
+        arguments = ["sync", account_id, "--weeks", str(DEMO_WEEKS)]
+        print(f"$ airbnb-sync {' '.join(arguments)}")
+        result = subprocess.run([sys.executable, "-m", "airbnb_sync.cli.main", *arguments],
+                                capture_output=True, text=True)
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
             print(f"sync of {account_id} failed (exit code {result.returncode})", file=sys.stderr)
             return EXIT_FAILED
-        print(f"  synced {account_id}, weeks {first_week}..{last_week}, "
-              f"in {time.monotonic() - started:.1f} s")
+        print(f"  {result.stdout.strip().splitlines()[-1]}")
     _print_report(settings.database_url)
     _print_sessions(settings)
     return _write_insights_report(settings)
