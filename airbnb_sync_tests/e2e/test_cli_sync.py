@@ -169,6 +169,7 @@ def answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.timeout(1200)  # `dg dev` takes minutes to serve on a loaded 2-core machine
 def test_with_a_daemon_serving_the_run_goes_through_the_run_queue(
         served_by_daemon: str) -> None:
     env = {**os.environ, "AIRBNB_SYNC_DAGSTER_URL": served_by_daemon}
