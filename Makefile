@@ -28,7 +28,7 @@ ui: install
 test: install lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## The unit tests in under 2 minutes: SQLite only, no end-to-end, fault or deployment suites,
+## The unit tests (about 2 minutes of CPU, README: Tests): SQLite only, no end-to-end, fault or deployment suites,
 ## and none of the tests marked slow (they spawn processes or run Dagster jobs).
 test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres and not faults and not slow" \
