@@ -28,8 +28,9 @@ ui: install
 test: install lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## The unit tests (about 2 minutes of CPU, README: Tests): SQLite only, no end-to-end, fault or deployment suites,
-## and none of the tests marked slow (they spawn processes or run Dagster jobs).
+## The unit tests (about 2 minutes of CPU, README: Tests): SQLite only, no end-to-end,
+## fault or deployment suites, and none of the tests marked slow (they spawn processes or run
+## Dagster jobs).
 test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not postgres and not faults and not slow" \
 		--ignore=airbnb_sync_tests/e2e --ignore=airbnb_sync_tests/faults \
