@@ -121,12 +121,11 @@ def _served(servable: tuple[date, date]) -> str:
 def _last_weeks(count: int, current: date, servable: tuple[date, date]) -> tuple[date, date]:
     if count < 1:
         raise BadRange(f"--weeks must be at least 1, got {count}")
-    first = current - (count - 1) * ONE_WEEK
-    if first < servable[0]:
-        most = (current - servable[0]).days // 7 + 1
-        raise BadRange(f"--weeks {count} would start with the week of {first}, but "
-                       f"{_served(servable)}: give --weeks {most} or fewer")
-    return first, current
+    most = (current - servable[0]).days // 7 + 1
+    if count > most:  # compared before any date arithmetic: a huge N would overflow it
+        raise BadRange(f"--weeks {count} reaches back further than the first week Airbnb "
+                       f"serves whole: {_served(servable)}: give --weeks {most} or fewer")
+    return current - (count - 1) * ONE_WEEK, current
 
 
 def _between(first_day: str | date | None, last_day: str | date | None,
@@ -136,12 +135,13 @@ def _between(first_day: str | date | None, last_day: str | date | None,
     start, end = _day(first_day, "--from"), _day(last_day, "--to")
     if start > end:
         raise BadRange(f"--from {start} is after --to {end}: give the earlier day first")
-    first, last = week_start_of(start), week_start_of(end)
-    for option, day, week in (("--from", start, first), ("--to", end, last)):
-        if not servable[0] <= week <= servable[1]:
-            raise BadRange(f"{option} {day} is in the week of {week}, which is not one "
-                           f"Airbnb serves whole: {_served(servable)}")
-    return first, last
+    first_day_served, last_day_served = servable[0], servable[1] + timedelta(days=6)
+    for option, day in (("--from", start), ("--to", end)):
+        # By day, before any date arithmetic: the week of 0001-01-01 would overflow.
+        if not first_day_served <= day <= last_day_served:
+            raise BadRange(f"{option} {day} is not in a week Airbnb serves whole: "
+                           f"{_served(servable)}")
+    return week_start_of(start), week_start_of(end)
 
 
 def _day(value: str | date, option: str) -> date:

@@ -78,7 +78,7 @@ def test_the_whole_served_range_is_accepted_and_one_week_more_is_not(settings, s
     assert resolve(settings, store, weeks=26).first_week == date(2026, 6, 7)
     with pytest.raises(BadRange, match=r"--weeks 26 or fewer"):
         resolve(settings, store, weeks=27)
-    with pytest.raises(BadRange, match=r"--from 2026-06-06 is in the week of 2026-05-31"):
+    with pytest.raises(BadRange, match=r"--from 2026-06-06 is not in a week Airbnb serves"):
         resolve(settings, store, first_day="2026-06-06", last_day="2026-07-01")
     with pytest.raises(BadRange, match=r"--to 2027-05-30 .*weeks starting 2026-06-07 through "
                                        r"2027-05-23"):
@@ -108,7 +108,10 @@ def test_the_grid_first_week_bounds_the_range(tmp_path: Path, store) -> None:
     ({"first_day": "2026-11-01\n\x1b[31m", "last_day": "2026-11-30"},
      r"--from '2026-11-01\n\x1b[31m' is not a date"),
     ({"first_day": "2025-01-05", "last_day": "2025-02-01"},
-     "--from 2025-01-05 is in the week of 2025-01-05, which is not one Airbnb serves whole"),
+     "--from 2025-01-05 is not in a week Airbnb serves whole"),
+    ({"first_day": "0001-01-01", "last_day": "2026-11-30"}, "--from 0001-01-01 is not in a week"),
+    ({"first_day": "2026-11-30", "last_day": "9999-12-31"}, "--to 9999-12-31 is not in a week"),
+    ({"weeks": 10 ** 30}, f"--weeks {10 ** 30} reaches back further"),
 ])
 def test_bad_ranges_are_refused_in_one_line(settings, store, kwargs, message) -> None:
     with pytest.raises(BadRange) as refused:
