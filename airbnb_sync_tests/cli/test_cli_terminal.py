@@ -112,7 +112,8 @@ def test_delete_without_a_terminal_needs_yes(installation: Path) -> None:
     assert state() == "deleted"
 
 
-@pytest.mark.parametrize("args", [["accounts", "list"], ["status"], ["--help"]])
+@pytest.mark.parametrize("args", [["accounts", "list"], ["status"],
+                                  ["accounts", "show", ACCOUNT, "--json"]])
 def test_a_reader_that_stops_early_ends_the_command_quietly(installation: Path,
                                                             args: list[str]) -> None:
     """`airbnb-sync accounts list | head -3`: the reader is gone before the output is."""
