@@ -17,9 +17,9 @@ from __future__ import annotations
 import io
 import math
 import re
-from html import escape
 from dataclasses import dataclass
 from datetime import date, timedelta
+from html import escape
 
 import matplotlib
 
@@ -191,6 +191,7 @@ def daily_chart(listing_id: str, rows: pd.DataFrame, span: ReportRange,
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: it goes inside HTML
     shown = title or listing_id
-    shown = shown if len(shown) <= TITLE_LIMIT else shown[:TITLE_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    if len(shown) > TITLE_LIMIT:
+        shown = shown[:TITLE_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
     name = f"Page views and conversion rate per stay date: {shown}"
     return _accessible(_AUTOMATIC_ID.sub("", svg), listing_id, name)

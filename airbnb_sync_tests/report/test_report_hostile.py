@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from markdown_it import MarkdownIt
 from report_rows import ACCOUNT, CABIN, LOFT, SPAN, TODAY, WEEKS, read_page, seed
 
+from airbnb_sync.report import data as report_data
 from airbnb_sync.report.build import ReportError, account_page, build_report
-from airbnb_sync.report.data import ReportRange, data_days, default_range
+from airbnb_sync.report.data import ReportRange
 from airbnb_sync.warehouse.engine import create_warehouse_engine, dispose_warehouse_engine
 from airbnb_sync.warehouse.migrate import upgrade_to_head
 from airbnb_sync.warehouse.tables import accounts, listings
@@ -231,17 +232,17 @@ def test_every_chart_has_a_text_alternative(report) -> None:
 
 def test_the_default_range_holds_every_week_with_data_within_the_horizon(
         seeded: sa.Engine) -> None:
-    first, last = data_days(seeded)
+    first, last = report_data.data_days(seeded)
     assert (first, last) == (SPAN.start, SPAN.end)
     today = SPAN.start + timedelta(weeks=14)  # the June weeks are 14 weeks back
-    span = default_range(today, first, last)
+    span = report_data.default_range(today, first, last)
     assert span.start == SPAN.start  # 8 fixed weeks would have started in mid-July
     assert span.end == today + timedelta(days=(5 - today.weekday()) % 7)  # this week's end
     later = SPAN.start + timedelta(days=200)  # beyond the horizon: only what Airbnb serves
-    assert default_range(later, first, last).start == \
+    assert report_data.default_range(later, first, last).start == \
         (later - timedelta(days=180)) - timedelta(days=((later - timedelta(days=180))
                                                         .weekday() + 1) % 7)
-    assert default_range(today).start <= today  # no data: this week
+    assert report_data.default_range(today).start <= today  # no data: this week
 
 
 # --- the CLI's output folder ---------------------------------------------------------------
