@@ -64,8 +64,8 @@ def test_a_run_started_with_umask_022_leaves_owner_only_files(pipeline_env,
     assert len([name for name in made if name.startswith("history/runs/")
                 and name.endswith(".db")]) >= 3  # the index and each run's events
     assert "reports/index.html" in made
+    assert any(name.startswith("storage/") and name.endswith(".out") for name in made)  # logs
     assert load_settings().reports_dir == dagster_home / "reports"
-    print("\n".join(sorted(made)))
     assert _open_to_others(dagster_home) == []
 
 
