@@ -35,7 +35,7 @@ def _cell(text: object, limit: int = NAME_LIMIT) -> str:
 
 
 def summary_markdown(result: ReportResult) -> str:
-    lines = ["| account | listings | latest complete week | weeks missing | session |",
+    lines = ["| account | listings | latest week | weeks missing | session |",
              "|---|---:|---|---:|---|"]
     for summary in result.accounts:
         lines.append(f"| {_cell(summary.account.title)} | {summary.listings} | "
