@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from airbnb_sync.core.files import private_dir
+from airbnb_sync.core.files import private_dir, tighten
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.assets import SYNCED_ASSETS
 from airbnb_sync.defs.partitions import RANGE_START_TAG
@@ -61,8 +61,9 @@ def build_insights_report(settings: Settings) -> dg.AssetsDefinition:
         engine = warehouse.engine()
         now = clock.now()
         span = default_range(now.date(), *data_days(engine), settings.horizon_days)
-        result = build_report(engine, private_dir(settings.reports_dir, "the reports folder"),
-                              span, built_at=now)
+        folder = private_dir(settings.reports_dir, "the reports folder")
+        tighten(folder)  # made by an older version, or with another umask: the owner's only
+        result = build_report(engine, folder, span, built_at=now)
         if (skipped := result.skipped_message()) is not None:
             context.log.warning(skipped)
         context.log.info(f"wrote the insights report to {result.index} "
