@@ -50,10 +50,10 @@ def simulator() -> Iterator[Simulator]:
 @pytest.fixture
 def synced_report(pipeline_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                   ) -> tuple[Path, str]:
-    """Two weeks of the first host synced, then the report built by its asset: the index
-    and the summary of its materialization."""
+    """Three weeks of the first host synced (so the last complete week has movers), then the
+    report built by its asset: the index and the summary of its materialization."""
     monkeypatch.setenv("AIRBNB_SYNC_REPORTS_DIR", str(tmp_path / "reports"))
-    first, last = weeks_ending_now(2)
+    first, last = weeks_ending_now(3)
     assert run_range(HOSTS[0], first, last).success
     defs = build_definitions(load_settings())
     built = defs.resolve_implicit_global_asset_job_def().execute_in_process(
@@ -81,6 +81,7 @@ def test_the_summary_renders_the_names_as_text(synced_report: tuple[Path, str]) 
     assert {tag for tag, _ in tags.tags} <= {"table", "thead", "tbody", "tr", "th", "td", "p",
                                               "strong"}, html[:2000]
     assert not any("src" in attrs or "href" in attrs for _, attrs in tags.tags)
+    assert "tracker&#46;example" in summary  # the movers table names the listings
     assert len(summary) < 10_000  # the long name is cut in the metadata too
 
 
