@@ -68,8 +68,8 @@ def tighten_installation(settings: Settings) -> int:
             and not url.database.startswith("file:"):
         warehouse = Path(url.database).expanduser().absolute()
         if not warehouse.is_relative_to(settings.dagster_home):
-            changed += sum(tighten(path) for path in warehouse.parent.glob(
-                f"{warehouse.name}*"))
+            changed += sum(tighten(path) for path in warehouse.parent.iterdir()
+                           if path.name.startswith(warehouse.name))
     return changed
 
 

@@ -266,6 +266,7 @@ def _unwritable(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @sqlite_only
 @pytest.mark.parametrize("where", ["unwritable", "pseudo-filesystem", "pseudo-filesystem new",
                                    "index.html in it is a folder"])
@@ -287,6 +288,7 @@ def test_an_output_folder_that_cannot_hold_the_report_is_one_line_exit_2(
     assert str(output) in lines[0] and lines[0].startswith("error: ")
 
 
+@pytest.mark.slow
 @sqlite_only
 def test_the_cli_names_the_account_ids_it_left_out(cli_env: dict[str, str], seeded: sa.Engine,
                                                    tmp_path: Path) -> None:
