@@ -104,9 +104,12 @@ def private_process() -> None:
 
 def tighten(path: Path) -> bool:
     """Take group's and others' permissions off `path` itself (0755 becomes 0700, 0644
-    0600; the owner's bits stay as they are). A symlink is left alone, never followed: the file is
-    opened with O_NOFOLLOW and changed through its descriptor. True when changed."""
+    0600; the owner's bits stay as they are). A symlink is left alone, never followed: the file
+    is opened with O_NOFOLLOW and changed through its descriptor; anything but a file or a folder
+    (a device, a FIFO) is never even opened. True when changed."""
     try:
+        if not (stat.S_ISDIR(mode := path.lstat().st_mode) or stat.S_ISREG(mode)):
+            return False
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except (FileNotFoundError, PermissionError):
         return False
