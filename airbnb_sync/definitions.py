@@ -1,4 +1,5 @@
 """The code location users and scripts name: `dagster ... -m airbnb_sync.definitions`.
+Importing it makes the process's new files owner-only (core/files.py `private_process`).
 
 Everything Dagster lives in `airbnb_sync.defs`; this module only keeps the old name working.
 
@@ -12,6 +13,11 @@ was ~0.7 s of CPU (5 full collections), ~0.3 s after. Objects are only moved, ne
 
 import gc
 
+from airbnb_sync.core.files import private_process
+
+# What a process that runs this code location creates (compute logs, reports, files of
+# Dagster's instance) is the owner's only, whatever umask it was started with.
+private_process()
 gc.freeze()  # what loaded this module: Dagster itself, the CLI or the webserver
 from airbnb_sync.defs.definitions import defs  # noqa: E402
 

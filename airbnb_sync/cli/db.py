@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from airbnb_sync.cli.common import EXIT_OK, Command, set_handler
-from airbnb_sync.cli.installation import creates_installation
+from airbnb_sync.cli.installation import creates_installation, tighten_installation
 from airbnb_sync.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = commands.add_parser(
-        "upgrade", help="bring the warehouse schema to the newest migration (creates it)")
+        "upgrade", help="bring the warehouse schema to the newest migration (creates it) and "
+             "make the installation's files readable by their owner only")
     set_handler(upgrade, _upgrade)
     creates_installation(upgrade)
     set_handler(commands.add_parser(
@@ -38,6 +39,9 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     upgrade_to_head(engine)
     print(status(engine))
+    if changed := tighten_installation(settings):
+        print(f"tightened {changed} file(s) and folder(s) of the installation: readable by "
+              "their owner only")
     return EXIT_OK
 
 

@@ -9,9 +9,10 @@ instead of creating an empty installation and reporting it healthy.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from airbnb_sync.cli.common import Failed
-from airbnb_sync.core.files import UnusablePath, kind_of, private_dir
+from airbnb_sync.core.files import UnusablePath, kind_of, private_dir, tighten, tighten_tree
 from airbnb_sync.core.settings import Settings
 
 HOW_TO_FIND = (
@@ -49,6 +50,27 @@ def describe(settings: Settings) -> str:
 def create_installation(settings: Settings) -> None:
     """DAGSTER_HOME as an owner-only folder (the warehouse is created when first opened)."""
     private_dir(settings.dagster_home, "DAGSTER_HOME")
+
+
+def tighten_installation(settings: Settings) -> int:
+    """Make what an older version or another umask left readable the owner's only: DAGSTER_HOME
+    and everything in it (Dagster's run and event databases, compute logs, the key, reports),
+    the reports folder and a SQLite warehouse with its side files wherever they are. Links are
+    never followed. Returns how many files and folders changed."""
+    import sqlalchemy as sa
+
+    changed = tighten_tree(settings.dagster_home) if settings.dagster_home.is_dir() else 0
+    if settings.reports_dir.is_dir() and not settings.reports_dir.is_relative_to(
+            settings.dagster_home):
+        changed += tighten_tree(settings.reports_dir)
+    url = sa.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        warehouse = Path(url.database).expanduser().absolute()
+        if not warehouse.is_relative_to(settings.dagster_home):
+            changed += sum(tighten(path) for path in warehouse.parent.iterdir()
+                           if path.name.startswith(warehouse.name))
+    return changed
 
 
 def require_installation(settings: Settings) -> None:

@@ -11,6 +11,7 @@ and wait for its whole timeout before reporting a misleading "timeout".
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -90,6 +91,55 @@ def usable_lock_file(path: Path, what: str) -> Path:
                            "its folder must be writable by this user") from None
     os.close(descriptor)
     return path
+
+
+def private_process() -> None:
+    """From now on, files and folders this process (and the processes it starts) creates are
+    the owner's only: what Dagster writes (per-run event databases, compute logs) and what we
+    write, whatever umask the process was started with. For processes that exist to run
+    airbnb-sync's Dagster code (the local storage and the code location call it)."""
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current | PRIVATE_UMASK)
+
+
+def tighten(path: Path) -> bool:
+    """Take group's and others' permissions off `path` itself (0755 becomes 0700, 0644
+    0600; the owner's bits stay as they are). A symlink is left alone, never followed: the file
+    is opened with O_NOFOLLOW and changed through its descriptor; anything but a file or a folder
+    (a device, a FIFO) is never even opened. True when changed."""
+    try:
+        if not (stat.S_ISDIR(mode := path.lstat().st_mode) or stat.S_ISREG(mode)):
+            return False
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except (FileNotFoundError, PermissionError):
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink
+            return False
+        raise
+    try:
+        info = os.fstat(descriptor)
+        if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+            return False
+        wanted = stat.S_IMODE(info.st_mode) & ~PRIVATE_UMASK
+        if stat.S_IMODE(info.st_mode) == wanted:
+            return False
+        os.fchmod(descriptor, wanted)
+        return True
+    finally:
+        os.close(descriptor)
+
+
+def tighten_tree(root: Path) -> int:
+    """`tighten` `root` and everything below it, without following links (a link planted in
+    the tree cannot make us change a file elsewhere). Returns how many were changed."""
+    changed = int(tighten(root))
+    if not root.is_dir() or root.is_symlink():
+        return changed
+    for folder, folders, files in os.walk(root, followlinks=False):
+        for name in (*folders, *files):
+            changed += tighten(Path(folder) / name)
+    return changed
 
 
 @contextlib.contextmanager

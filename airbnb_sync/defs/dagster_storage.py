@@ -23,6 +23,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,8 @@ from dagster._core.storage.sqlite_storage import (
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.pool import NullPool
 
+from airbnb_sync.core.files import private_process, tighten
+
 # Dagster reads it for every event (DagsterInstance.handle_new_event): with it set, the events
 # of a partitioned step arrive here as one batch. A batch ends with its step's output or plan,
 # so the size only bounds the buffer.
@@ -58,6 +61,8 @@ BATCHED_EVENT_TYPES = frozenset({
 # Engines kept: the index and the runs this process writes or reads now. A webserver reads
 # many runs' shards; an engine with NullPool holds no connection, only compiled statements.
 CACHED_ENGINES = 16
+# Dagster's folders under DAGSTER_HOME (run and event databases, schedules, compute logs).
+DAGSTER_FOLDERS = ("history", "history/runs", "schedules", "storage")
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -152,6 +157,13 @@ class LocalDagsterStorage(DagsterSqliteStorage):
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        # Every process of the local profile (webserver, daemon, run worker, CLI) builds its
+        # instance with this storage first: from here on what it creates (run databases,
+        # compute logs, reports) is the owner's only, whatever its umask and DAGSTER_HOME's
+        # mode, and Dagster's folders are closed to others.
+        private_process()
+        for folder in DAGSTER_FOLDERS:
+            tighten(Path(base_dir) / folder)
         os.environ.setdefault(EVENT_BATCH_SIZE_VARIABLE, EVENT_BATCH_SIZE)
         self.base_dir = base_dir
         self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from airbnb_sync.core.files import private_dir, tighten
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.assets import SYNCED_ASSETS
 from airbnb_sync.defs.partitions import RANGE_START_TAG
@@ -55,12 +56,16 @@ def build_insights_report(settings: Settings) -> dg.AssetsDefinition:
                              "automation once the syncs are done")
             return
         from airbnb_sync.report.build import build_report
-        from airbnb_sync.report.data import default_range, last_stay_date
+        from airbnb_sync.report.data import data_days, default_range
 
         engine = warehouse.engine()
         now = clock.now()
-        span = default_range(now.date(), last_stay_date(engine))
-        result = build_report(engine, settings.reports_dir, span, built_at=now)
+        span = default_range(now.date(), *data_days(engine), settings.horizon_days)
+        folder = private_dir(settings.reports_dir, "the reports folder")
+        tighten(folder)  # made by an older version, or with another umask: the owner's only
+        result = build_report(engine, folder, span, built_at=now)
+        if (skipped := result.skipped_message()) is not None:
+            context.log.warning(skipped)
         context.log.info(f"wrote the insights report to {result.index} "
                          f"({len(result.pages)} account pages, {result.size_bytes} bytes)")
         yield dg.MaterializeResult(metadata={
@@ -71,6 +76,7 @@ def build_insights_report(settings: Settings) -> dg.AssetsDefinition:
             "size_bytes": result.size_bytes,
             "build_seconds": round(result.seconds, 2),
             "stay_dates": f"{span.start} to {span.end}",
+            "accounts_left_out": len(result.skipped),
         })
 
     return insights_report

@@ -1,13 +1,18 @@
 """Build the report: read each account, compute its figures, draw its charts, and write its
 page and the portfolio index into one folder.
 
-Pages are written to a temporary name and renamed into place, so a browser (or a person
-reloading the index) never sees half a page while a new report is being written.
+The folder may be shared with others or planted with links, and what the warehouse holds came
+from Airbnb: so each page is written to a new temporary file created exclusively in the folder
+(never through a link someone left there), readable by its owner only, and renamed into place,
+so a reader never sees half a page; and a page's file name is built from an account id only
+when that id is an Airbnb user id (digits), any other id is left out and named.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,21 +23,35 @@ import sqlalchemy as sa
 
 from airbnb_sync.report import metrics
 from airbnb_sync.report.data import AccountInfo, ReportRange, list_accounts, load_account
-from airbnb_sync.report.figures import daily_chart
+from airbnb_sync.report.figures import chart_description, daily_chart
 from airbnb_sync.report.render import ACCOUNT_TEMPLATE, INDEX_TEMPLATE, STYLE
 from airbnb_sync.report.summary import summary_markdown
 
 INDEX_PAGE = "index.html"
+PRIVATE_FOLDER = 0o700
+# An Airbnb user id, the only kind of id a page's file name is made of.
+SAFE_ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
 
 
 class ReportError(ValueError):
-    """The report cannot be built as asked (an unknown account); retrying will not help."""
+    """The report cannot be built as asked (an unknown account, a folder that cannot be
+    written); retrying will not help."""
 
     retryable = False
 
 
 def account_page(account_id: str) -> str:
+    """The file name of an account's page; only for an id that `SAFE_ACCOUNT_ID` matches."""
+    if not SAFE_ACCOUNT_ID.fullmatch(account_id):
+        raise ReportError(f"account id {shown(account_id)} is not an Airbnb user id: no page "
+                          "is named after it")
     return f"account-{account_id}.html"
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """An untrusted id as a message may show it: quoted, control characters escaped, cut."""
+    cut = value if len(value) <= limit else value[:limit] + "..."
+    return ascii(cut)
 
 
 @dataclass
@@ -55,17 +74,71 @@ class ReportResult:
     ranking: list[metrics.Gap]
     movers: list[metrics.Mover]
     seconds: float
+    skipped: list[str] = field(default_factory=list)  # account ids that are not user ids
     summary: str = field(default="")
 
     @property
     def size_bytes(self) -> int:
         return sum(path.stat().st_size for path in [self.index, *self.pages])
 
+    def skipped_message(self) -> str | None:
+        """One line naming the accounts left out, or None."""
+        if not self.skipped:
+            return None
+        return (f"left out {len(self.skipped)} account(s) whose id in the warehouse is not an "
+                f"Airbnb user id: {', '.join(shown(value) for value in self.skipped[:5])}"
+                f"{' ...' if len(self.skipped) > 5 else ''} (fix or delete those rows)")
 
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def prepare_folder(folder: Path) -> Path:
+    """Create `folder` (0700) if missing and make sure pages can be written into it, or raise
+    ReportError in one line: before anything is read or drawn."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ReportError(f"{folder} is not a folder: give a folder for {INDEX_PAGE} and "
+                              "the account pages")
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".probe-", suffix=".partial")
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report into {folder} ({_reason(exc)}): choose a "
+                          "folder you can write to") from None
+    _refuse_folder_in_the_way(folder / INDEX_PAGE)
+    return folder
+
+
+def _refuse_folder_in_the_way(path: Path) -> None:
+    if not path.is_symlink() and path.is_dir():
+        raise ReportError(f"{path} is a folder, where the report writes a page: remove it, or "
+                          "choose another folder")
+
+
+def write_page(path: Path, text: str) -> None:
+    """Write `path` whole or not at all, 0600, through a temporary file that is created new
+    (O_EXCL, never following a link) in the same folder and then renamed over `path`."""
+    _refuse_folder_in_the_way(path)
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                                 suffix=".partial")
+    except OSError as exc:
+        raise ReportError(f"cannot write {path} ({_reason(exc)}): choose a folder you can "
+                          "write to") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path} ({_reason(exc)}): choose a folder you can "
+                          "write to") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def build_report(engine: sa.Engine, folder: Path, span: ReportRange,
@@ -73,12 +146,14 @@ def build_report(engine: sa.Engine, folder: Path, span: ReportRange,
                  built_at: datetime | None = None) -> ReportResult:
     """Write one page per account (all, or `account_ids`) and the index into `folder`."""
     started = time.monotonic()
-    accounts = list_accounts(engine, account_ids)
-    unknown = sorted(set(account_ids or []) - {account.account_id for account in accounts})
+    found = list_accounts(engine, account_ids)
+    unknown = sorted(set(account_ids or []) - {account.account_id for account in found})
     if unknown:
-        raise ReportError(f"no such account: {', '.join(unknown)} (see `airbnb-sync accounts "
-                          "list`)")
-    folder.mkdir(parents=True, exist_ok=True)
+        raise ReportError(f"no such account: {', '.join(map(shown, unknown))} (see "
+                          "`airbnb-sync accounts list`)")
+    accounts = [account for account in found if SAFE_ACCOUNT_ID.fullmatch(account.account_id)]
+    skipped = [account.account_id for account in found if account not in accounts]
+    prepare_folder(folder)
     built = f"{(built_at or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
     common = {"style": STYLE, "span": span, "today": span.today, "built_at": built,
               "funnel_columns": metrics.FUNNEL}
@@ -90,15 +165,19 @@ def build_report(engine: sa.Engine, folder: Path, span: ReportRange,
         all_gaps += metrics.gaps(data, daily, span)
         all_movers += metrics.movers(data, weekly, week)
         pickups = metrics.pickup(data, span)
-        listings = [{
-            "listing_id": listing_id, "name": name,
-            "chart": daily_chart(listing_id, daily[daily["listing_id"] == listing_id], span),
-            "funnel": metrics.funnel(weekly, listing_id),
-            "pickup": [row for row in pickups if row.listing_id == listing_id],
-        } for listing_id, name in metrics.listing_names(data).items()]
+        listings = []
+        for listing_id, name in metrics.listing_names(data).items():
+            rows = daily[daily["listing_id"] == listing_id]
+            listings.append({
+                "listing_id": listing_id, "name": name,
+                "chart": daily_chart(listing_id, rows, span, title=name),
+                "chart_text": chart_description(rows, span),
+                "funnel": metrics.funnel(weekly, listing_id, span.today),
+                "pickup": [row for row in pickups if row.listing_id == listing_id],
+            })
         coverage = metrics.coverage(data, span)
         page = folder / account_page(account.account_id)
-        _write(page, ACCOUNT_TEMPLATE.render(
+        write_page(page, ACCOUNT_TEMPLATE.render(
             **common, title=f"Insights: {account.title}", account=account, coverage=coverage,
             listings=listings))
         pages.append(page)
@@ -106,11 +185,13 @@ def build_report(engine: sa.Engine, folder: Path, span: ReportRange,
     ranking = metrics.rank_by_gap(all_gaps)
     movers = metrics.biggest_movers(all_movers)
     index = folder / INDEX_PAGE
-    _write(index, INDEX_TEMPLATE.render(
+    write_page(index, INDEX_TEMPLATE.render(
         **common, title="Insights: portfolio", accounts=summaries, ranking=ranking,
-        movers=movers, pages={summary.account.account_id: summary.page
-                              for summary in summaries}))
+        movers=movers, skipped=skipped,
+        pages={summary.account.account_id: summary.page for summary in summaries},
+        labels={summary.account.account_id: summary.account.label or summary.account.account_id
+                for summary in summaries}))
     result = ReportResult(folder, index, pages, summaries, ranking, movers,
-                          seconds=time.monotonic() - started)
+                          seconds=time.monotonic() - started, skipped=skipped)
     result.summary = summary_markdown(result)
     return result

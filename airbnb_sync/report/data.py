@@ -43,30 +43,52 @@ def week_start(day: date) -> date:
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
-DEFAULT_WEEKS_BACK = 8
-# Airbnb serves stay dates about 180 days ahead: the furthest a report can look.
-HORIZON = timedelta(weeks=26)
+# Airbnb serves stay dates about 180 days each way (AIRBNB_SYNC_HORIZON_DAYS): the furthest a
+# report looks back or ahead by default.
+HORIZON_DAYS = 180
 
 
-def default_range(today: date, last_stay_date: date | None = None,
-                  weeks_back: int = DEFAULT_WEEKS_BACK) -> ReportRange:
-    """The last `weeks_back` weeks, this one included, and the future stay dates the warehouse
-    has figures for (at least to the end of this week; at most Airbnb's horizon)."""
+def default_range(today: date, first_day: date | None = None,
+                  last_day: date | None = None,
+                  horizon_days: int = HORIZON_DAYS) -> ReportRange:
+    """Every week the warehouse has figures for within Airbnb's horizon: from the week of the
+    first stay date with figures (at most `horizon_days` back) to the last one (at most
+    `horizon_days` ahead), and at least this week. A week a host backfilled shows without
+    anyone choosing the range."""
+    horizon = timedelta(days=horizon_days)
     current = week_start(today)
+    start = current
+    if first_day is not None and first_day < start:
+        start = week_start(max(first_day, today - horizon))
     end = current + timedelta(days=6)
-    if last_stay_date is not None and last_stay_date > end:
-        end = min(last_stay_date, today + HORIZON)
-    return ReportRange(start=current - timedelta(weeks=weeks_back - 1), end=end, today=today)
+    if last_day is not None and last_day > end:
+        end = min(last_day, today + horizon)
+    return ReportRange(start=start, end=end, today=today)
 
 
-def last_stay_date(engine: sa.Engine, account_ids: list[str] | None = None) -> date | None:
-    """The latest stay date with figures (of the accounts named, or all)."""
-    query = sa.select(sa.func.max(conversion_metrics.c.metric_date))
-    if account_ids is not None:
-        query = query.where(conversion_metrics.c.account_id.in_(account_ids))
-    with engine.connect() as connection:
-        value = connection.execute(query).scalar()
-    return date.fromisoformat(value) if isinstance(value, str) else value
+def _day(value: object) -> date | None:
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def data_days(engine: sa.Engine, account_ids: list[str] | None = None,
+              ) -> tuple[date | None, date | None]:
+    """The first and the last stay date with figures, daily or weekly (of the accounts named,
+    or all); (None, None) when there are none."""
+    firsts, lasts = [], []
+    for table, column in ((conversion_metrics, conversion_metrics.c.metric_date),
+                          (visibility_metrics, visibility_metrics.c.week_start)):
+        query = sa.select(sa.func.min(column), sa.func.max(column))
+        if account_ids is not None:
+            query = query.where(table.c.account_id.in_(account_ids))
+        with engine.connect() as connection:
+            first, last = connection.execute(query).one()
+        firsts += [day for day in (_day(first),) if day is not None]
+        lasts += [day for day in (_day(last),) if day is not None]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
 @dataclass(frozen=True)

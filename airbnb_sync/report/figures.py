@@ -6,14 +6,20 @@ stable id (`gid`) so that a browser can count series and points: `series-<listin
 holds one marker (`<use>`) per known day, and `missing-<listing>-<figure>-<whose>` one marker
 per day Airbnb showed as "-" (NULL): a gap in the line and a cross above the plot, never a
 zero.
+
+A chart is an image to a screen reader: each one is `role="img"` with a `<title>` (what it
+shows, for which listing) and is described in words by `chart_description`, which the page
+shows under it and the chart names as its description (`aria-describedby`).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from html import escape
 
 import matplotlib
 
@@ -31,6 +37,7 @@ YOURS = "#d9480f"
 SIMILAR = "#5c7cfa"
 MISSING = "#868e96"
 FUTURE = "#f1f3f5"
+TITLE_LIMIT = 120  # characters of a listing's name in a chart's title
 
 
 @dataclass(frozen=True)
@@ -116,9 +123,48 @@ def _plot_panel(axes: Axes, listing_id: str, panel: Panel, rows: pd.DataFrame,
     _style(axes, panel)
 
 
-def daily_chart(listing_id: str, rows: pd.DataFrame, span: ReportRange) -> str:
+def chart_text_id(listing_id: str) -> str:
+    return f"chart-text-{listing_id}"
+
+
+def _mean(rows: pd.DataFrame, column: str) -> float:
+    return float(rows[column].mean()) if column in rows and not rows.empty else math.nan
+
+
+def _figure(value: float, unit: str, scale: float = 1.0, digits: int = 1) -> str:
+    return "no figure" if math.isnan(value) else f"{value * scale:,.{digits}f}{unit}"
+
+
+def chart_description(rows: pd.DataFrame, span: ReportRange) -> str:
+    """The chart in words (its text alternative): the range, the means of each series over
+    the days with a figure, and how many days had none."""
+    days = len(_days(span))
+    known = int(rows["p3_impressions_your"].notna().sum()) if not rows.empty else 0
+    fetched = int(rows["metric_date"].nunique()) if not rows.empty else 0
+    return (
+        f"Stay dates {span.start} to {span.end} ({days} days, today {span.today}). "
+        f"Page views per stay date: this listing "
+        f"{_figure(_mean(rows, 'p3_impressions_your'), '', digits=1)} on average, similar "
+        f"listings {_figure(_mean(rows, 'p3_impressions_similar'), '', digits=1)}. "
+        f"Conversion rate: this listing "
+        f"{_figure(_mean(rows, 'conversion_rate_your'), '%', 100.0, 2)} on average, similar "
+        f"listings {_figure(_mean(rows, 'conversion_rate_similar'), '%', 100.0, 2)}. "
+        f"{known} days with figures, {fetched - known} days Airbnb showed without one, "
+        f"{days - fetched} days not fetched.")
+
+
+def _accessible(svg: str, listing_id: str, title: str) -> str:
+    """The SVG as an image with a name (`<title>`) and a description (the page's text)."""
+    opening_end = svg.index(">") + 1
+    opening = svg[:opening_end].replace(
+        "<svg ", f'<svg role="img" aria-describedby="{chart_text_id(listing_id)}" ', 1)
+    return f"{opening}<title>{escape(title)}</title>{svg[opening_end:]}"
+
+
+def daily_chart(listing_id: str, rows: pd.DataFrame, span: ReportRange,
+                title: str | None = None) -> str:
     """The listing's daily page views and conversion, yours against similar listings', as an
-    SVG element for inlining (ids unique per listing)."""
+    SVG element for inlining (ids unique per listing), named after `title` (the listing)."""
     plt.rcParams["svg.hashsalt"] = f"chart-{listing_id}"  # unique clip-path/marker ids
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, selectable
     figure: Figure = plt.figure(figsize=(10, 4.6))
@@ -144,4 +190,8 @@ def daily_chart(listing_id: str, rows: pd.DataFrame, span: ReportRange) -> str:
         plt.close(figure)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: it goes inside HTML
-    return _AUTOMATIC_ID.sub("", svg)
+    shown = title or listing_id
+    if len(shown) > TITLE_LIMIT:
+        shown = shown[:TITLE_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    name = f"Page views and conversion rate per stay date: {shown}"
+    return _accessible(_AUTOMATIC_ID.sub("", svg), listing_id, name)

@@ -60,26 +60,35 @@ def change(now: float, before: float, kind: str) -> float:
     return difference(now, before) / before if before else float("nan")
 
 
+def week_ended(week_start: date, today: date) -> bool:
+    """A week's figures are final once its Saturday is over; until then they still grow."""
+    return week_start + timedelta(days=6) < today
+
+
 @dataclass(frozen=True)
 class FunnelRow:
     week_start: date
     values: dict[str, float]
     changes: dict[str, float]
+    in_progress: bool = False  # the week has not ended: its figures are partial
 
 
-def funnel(weekly: pd.DataFrame, listing_id: str) -> list[FunnelRow]:
-    """The listing's weeks, newest first, each with its change from the week before."""
+def funnel(weekly: pd.DataFrame, listing_id: str, today: date) -> list[FunnelRow]:
+    """The listing's weeks, newest first, each with its change from the week before. A week
+    in progress (or to come) has no change: set against a whole week it would look like a
+    drop that is only the days still to come."""
     rows = weekly[weekly["listing_id"] == listing_id].sort_values("week_start")
     result: list[FunnelRow] = []
     previous: dict[str, float] | None = None
     previous_week: date | None = None
     for record in rows.to_dict("records"):
         values = {column: float(record[column]) for column, _, _ in FUNNEL}
+        ended = week_ended(record["week_start"], today)
         adjacent = previous is not None and previous_week == record["week_start"] - timedelta(7)
         changes = {column: change(values[column], previous[column], kind)
-                   if adjacent and previous is not None else float("nan")
+                   if ended and adjacent and previous is not None else float("nan")
                    for column, _, kind in FUNNEL}
-        result.append(FunnelRow(record["week_start"], values, changes))
+        result.append(FunnelRow(record["week_start"], values, changes, in_progress=not ended))
         previous, previous_week = values, record["week_start"]
     return list(reversed(result))
 
@@ -150,12 +159,12 @@ class Mover:
 
 
 def latest_complete_week(weekly: pd.DataFrame, today: date) -> date | None:
-    """The newest week with data that has ended (else the newest week with data)."""
+    """The newest week with data that has ended; None when none has (a week in progress is
+    never compared with a whole one)."""
     if weekly.empty:
         return None
-    weeks = sorted(set(weekly["week_start"]))
-    ended = [week for week in weeks if week + timedelta(days=6) < today]
-    return (ended or weeks)[-1]
+    ended = [week for week in sorted(set(weekly["week_start"])) if week_ended(week, today)]
+    return ended[-1] if ended else None
 
 
 def movers(data: AccountData, weekly: pd.DataFrame, week: date | None) -> list[Mover]:

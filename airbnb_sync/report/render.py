@@ -71,6 +71,13 @@ def missing_suffix(value: float | None) -> str:
     return " missing" if _missing(value) else ""
 
 
+def shorten(text: object, limit: int) -> str:
+    """At most `limit` characters of `text`, whitespace runs as one space, an ellipsis when
+    cut (names from Airbnb can be any length)."""
+    plain = " ".join(str(text).split())
+    return plain if len(plain) <= limit else plain[:limit - 1].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+
+
 def moment(value: datetime | None) -> str:
     return DASH if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
@@ -81,7 +88,7 @@ def environment() -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters.update(rate=rate, count=count, decimal=decimal, signed_count=signed_count,
                        points=points, percent_change=percent_change, figure=figure,
-                       change=change, direction=direction, moment=moment,
+                       change=change, direction=direction, moment=moment, shorten=shorten,
                        missing_class=lambda v: Markup(missing_class(v)),
                        missing_suffix=missing_suffix)
     return env

@@ -152,15 +152,29 @@ def _psql_variables(sql: str, variables: dict[str, str]) -> str:
                   sql)
 
 
+def _statements(sql: str) -> list[str]:
+    """Split at each `;` outside a dollar-quoted body (`DO $$ ... $$`), as psql does."""
+    statements, current, quoted = [], [], False
+    for piece in re.split(r"(\$\$|;)", sql):
+        if piece == ";" and not quoted:
+            statements.append("".join(current))
+            current = []
+            continue
+        quoted ^= piece == "$$"
+        current.append(piece)
+    statements.append("".join(current))
+    return [statement.strip() for statement in statements if statement.strip()]
+
+
 def apply_reader_sql(urls: dict[str, str], variables: dict[str, str]) -> None:
-    """Run reader.sql as psql would: each `\\connect :"db"` switches database."""
+    """Run reader.sql as psql would: each `\\connect :"db"` switches database (a new
+    session)."""
     current = "warehouse"
     for block in re.split(r'^\\connect :"(\w+)"\s*$', READER_SQL.read_text(), flags=re.M):
         if block in urls:
             current = block
             continue
-        statements = [s.strip() for s in _psql_variables(
-            re.sub(r"--[^\n]*", "", block), variables).split(";") if s.strip()]
+        statements = _statements(_psql_variables(re.sub(r"--[^\n]*", "", block), variables))
         with maintenance_engine(urls[current]).connect() as connection:
             for statement in statements:
                 connection.execute(sa.text(statement.replace(":", r"\:")))
@@ -179,8 +193,9 @@ def _seed_dagster(url: str) -> None:
     storage.dispose()
 
 
-@pytest.fixture(params=SERVER_DATABASES)
-def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
+def _deploy(stack: ExitStack, database: str, reader_first: bool = True) -> Deployment:
+    """Two fresh databases (warehouse, Dagster's) with the reader of reader.sql, created
+    before the tables as in a fresh deployment, or after them as on an existing one."""
     from report_rows import ACCOUNT, CABIN, LOFT, seed
 
     from airbnb_sync.warehouse.engine import create_warehouse_engine, dispose_warehouse_engine
@@ -189,29 +204,37 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
     reader = f"grafana_reader_{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
+    # Registered first, so it runs last: after both databases (and its grants) are gone.
+    stack.callback(_drop_role, database, reader)
+    urls = {"warehouse": stack.enter_context(fresh_server_database(database)),
+            "dagster": stack.enter_context(fresh_server_database(database))}
+    variables = {"reader": reader, "reader_password": password,
+                 "warehouse": sa.make_url(urls["warehouse"]).database,
+                 "dagster": sa.make_url(urls["dagster"]).database}
+    if reader_first:
+        apply_reader_sql(urls, variables)
+    engine = create_warehouse_engine(urls["warehouse"])
+    stack.callback(dispose_warehouse_engine, urls["warehouse"])
+    forget_upgrades()
+    upgrade_to_head(engine)
+    seed(engine)
+    for days in range(3):
+        record_requests(engine, ACCOUNT, 40 + days, datetime.now(UTC) - timedelta(days=days))
+    _seed_dagster(urls["dagster"])
+    if not reader_first:
+        apply_reader_sql(urls, variables)
+    reader_urls = {uid: sa.make_url(urls["dagster" if database == "dagster" else
+                                         "warehouse"])
+                   .set(username=reader, password=password)
+                   .render_as_string(hide_password=False)
+                   for uid, database in DATASOURCE_DATABASES.items()}
+    return Deployment(reader_urls, [ACCOUNT], [LOFT, CABIN])
+
+
+@pytest.fixture(params=SERVER_DATABASES)
+def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     with ExitStack() as stack:
-        # Registered first, so it runs last: after both databases (and its grants) are gone.
-        stack.callback(_drop_role, request.param, reader)
-        urls = {"warehouse": stack.enter_context(fresh_server_database(request.param)),
-                "dagster": stack.enter_context(fresh_server_database(request.param))}
-        apply_reader_sql(urls, {"reader": reader, "reader_password": password,
-                                "warehouse": sa.make_url(urls["warehouse"]).database,
-                                "dagster": sa.make_url(urls["dagster"]).database})
-        engine = create_warehouse_engine(urls["warehouse"])
-        stack.callback(dispose_warehouse_engine, urls["warehouse"])
-        forget_upgrades()
-        upgrade_to_head(engine)
-        seed(engine)
-        for days in range(3):
-            record_requests(engine, ACCOUNT, 40 + days,
-                            datetime.now(UTC) - timedelta(days=days))
-        _seed_dagster(urls["dagster"])
-        reader_urls = {uid: sa.make_url(urls["dagster" if database == "dagster" else
-                                             "warehouse"])
-                       .set(username=reader, password=password)
-                       .render_as_string(hide_password=False)
-                       for uid, database in DATASOURCE_DATABASES.items()}
-        yield Deployment(reader_urls, [ACCOUNT], [LOFT, CABIN])
+        yield _deploy(stack, request.param)
 
 
 def _drop_role(database: str, role: str) -> None:
@@ -268,3 +291,128 @@ def test_the_read_only_role_cannot_write(deployment: Deployment) -> None:
         engine.dispose()
     message = str(refused.value.orig)
     assert "read-only transaction" in message or "permission denied" in message
+
+
+# --- what the reader can never do, whatever it SETs ----------------------------------------
+
+# The columns of `accounts` the dashboards read (never `credentials`).
+READER_ACCOUNT_COLUMNS = {"account_id", "label", "is_active", "auth_status", "auth_checked_at",
+                          "last_sync_at", "deleted_at"}
+
+
+@pytest.fixture(params=[(database, order) for database in SERVER_DATABASES
+                        for order in ("reader first", "reader after the tables")],
+                ids=lambda param: f"{param[0]}-{param[1].replace(' ', '-')}")
+def any_deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    """A fresh deployment (the reader before the tables; migration 0005 narrows its grants)
+    and an existing one (reader.sql run again after the tables, as the README says)."""
+    database, order = request.param
+    with ExitStack() as stack:
+        yield _deploy(stack, database, reader_first=order == "reader first")
+
+
+def _refused(url: str, *statements: str, prelude: tuple[str, ...] = ()) -> str:
+    """Run `prelude` then `statements` in one session as the reader; the last statement must
+    be refused. Returns the server's message."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in prelude:
+                connection.exec_driver_sql(statement)
+            for statement in statements[:-1]:
+                connection.exec_driver_sql(statement)
+            with pytest.raises(sa.exc.DBAPIError) as refused:
+                connection.exec_driver_sql(statements[-1])
+            return str(refused.value.orig)
+    finally:
+        engine.dispose()
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_reader_sees_the_accounts_columns_the_dashboards_need_never_credentials(
+        any_deployment: Deployment) -> None:
+    url = any_deployment.reader_urls["airbnb-warehouse"]
+    for sql in ("SELECT credentials FROM airbnb.accounts", "SELECT * FROM airbnb.accounts",
+                "SELECT count(credentials) FROM airbnb.accounts"):
+        assert "permission denied" in _refused(url, sql)
+    readable = {column for (column,) in _rows(url, (
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'airbnb.accounts'::regclass "
+        "AND attnum > 0 AND NOT attisdropped "
+        "AND has_column_privilege(current_user, attrelid, attnum, 'SELECT')"))}
+    assert readable == READER_ACCOUNT_COLUMNS
+    assert _rows(url, "SELECT account_id, label FROM airbnb.accounts")
+
+
+OFF = ("SET default_transaction_read_only = off",)
+WRITES = {
+    "airbnb-warehouse": [
+        "INSERT INTO airbnb.accounts (account_id, credentials, created_at, updated_at) "
+        "VALUES ('1', 'x', now(), now())",
+        "UPDATE airbnb.accounts SET label = 'x'",
+        "DELETE FROM airbnb.conversion_metrics",
+        "TRUNCATE airbnb.visibility_metrics",
+        "CREATE TABLE airbnb.planted (x int)",
+        "CREATE TABLE public.planted (x int)",
+        "CREATE TEMP TABLE planted (x int)",
+        "CREATE TEMPORARY VIEW planted AS SELECT 1",
+        "SELECT * FROM airbnb.listings FOR UPDATE",
+    ],
+    "airbnb-dagster": [
+        "INSERT INTO runs (run_id, status, run_body) VALUES ('x', 'FAILURE', '{}')",
+        "DELETE FROM runs",
+        "CREATE TABLE public.planted (x int)",
+        "CREATE TEMP TABLE planted (x int)",
+    ],
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("source", sorted(WRITES))
+def test_the_reader_cannot_write_even_after_turning_read_only_off(
+        any_deployment: Deployment, source: str) -> None:
+    url = any_deployment.reader_urls[source]
+    assert _rows(url, "SHOW default_transaction_read_only") == [("on",)]
+    for statement in WRITES[source]:
+        for prelude in (OFF, (*OFF, "BEGIN", "SET TRANSACTION READ WRITE")):
+            message = _refused(url, statement, prelude=prelude)
+            assert "permission denied" in message, (statement, message)
+    # Nothing the role could write with: every relation (but pg_settings, whose UPDATE is a
+    # session's SET), schema, sequence, and the database.
+    assert _rows(url, """
+        SELECT c.oid::regclass::text FROM pg_class c
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.oid <> 'pg_catalog.pg_settings'::regclass
+        AND (
+            has_table_privilege(current_user, c.oid, 'INSERT')
+            OR has_table_privilege(current_user, c.oid, 'UPDATE')
+            OR has_table_privilege(current_user, c.oid, 'DELETE')
+            OR has_table_privilege(current_user, c.oid, 'TRUNCATE'))
+        UNION ALL SELECT c.oid::regclass::text FROM pg_class c WHERE c.relkind = 'S'
+            AND (has_sequence_privilege(current_user, c.oid, 'USAGE')
+                 OR has_sequence_privilege(current_user, c.oid, 'UPDATE'))
+        UNION ALL SELECT 'schema ' || nspname FROM pg_namespace
+            WHERE has_schema_privilege(current_user, oid, 'CREATE')
+        UNION ALL SELECT 'database' WHERE has_database_privilege(current_database(), 'CREATE')
+            OR has_database_privilege(current_database(), 'TEMP')""") == []
+
+
+@pytest.mark.postgres
+def test_large_objects_are_refused_where_a_superuser_set_up_the_reader(
+        any_deployment: Deployment) -> None:
+    """Any role may create large objects unless a superuser revokes the functions (as in the
+    Compose deployment, where reader.sql runs as the image's superuser)."""
+    url = any_deployment.reader_urls["airbnb-warehouse"]
+    setup_was_superuser = not _rows(url, (
+        "SELECT 1 WHERE has_function_privilege(current_user, "
+        "'pg_catalog.lo_from_bytea(oid, bytea)', 'EXECUTE')"))
+    if not setup_was_superuser:
+        pytest.skip("this server's test role is no superuser: it cannot revoke lo_from_bytea")
+    assert "permission denied" in _refused(url, "SELECT lo_from_bytea(0, 'x')", prelude=OFF)
