@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airbnb_sync.cli import accounts, db, demo, export, simulator, status
+from airbnb_sync.cli import accounts, db, demo, export, plan, simulator, status
 from airbnb_sync.cli import report as report_command
 from airbnb_sync.cli.common import (
     EXIT_FAILED,
@@ -38,6 +38,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "demo": demo.COMMAND,
     "export": export.COMMAND,
     "status": status.COMMAND,
+    "plan": plan.COMMAND,
     "report": report_command.COMMAND,
 }
 
