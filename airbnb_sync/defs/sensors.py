@@ -3,7 +3,7 @@ and expired sessions (what to tell them is `admin.alerts`)."""
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -12,6 +12,7 @@ from airbnb_sync.accounts.session_times import expiring_soon
 from airbnb_sync.accounts.store import AccountError, AccountRecord
 from airbnb_sync.admin.alerts import (
     FailedRun,
+    behind_schedule_alert,
     deliver,
     run_failed_alert,
     session_expired_alert,
@@ -21,9 +22,12 @@ from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import ACCOUNTS, RANGE_END_TAG, RANGE_START_TAG
 from airbnb_sync.defs.resources import SyncClock, WarehouseResource
 from airbnb_sync.defs.schedules import ACCOUNT_TAG, SYNC_TARGET, sync_request
+from airbnb_sync.sync.daily import account_schedules, behind_reason
 from airbnb_sync.sync.refresh import RefreshPolicy
 
 SENSOR_INTERVAL_SECONDS = 30
+# A day's plan changes once a day; an hour is soon enough to see a queue grow.
+SCHEDULE_SENSOR_INTERVAL_SECONDS = 3600
 # Expiries are known hours ahead: a look every 10 minutes is soon enough.
 EXPIRY_SENSOR_INTERVAL_SECONDS = 600
 
@@ -191,3 +195,44 @@ def build_session_expiry_alerts(settings: Settings) -> dg.SensorDefinition:
                              f"{settings.session_alert_hours:g} hours")
 
     return session_expiry_alerts
+
+
+def build_behind_schedule_alerts(settings: Settings) -> dg.SensorDefinition:
+    from airbnb_sync.defs.instance import overdue_runs
+
+    @dg.sensor(name="behind_schedule_alerts",
+               minimum_interval_seconds=SCHEDULE_SENSOR_INTERVAL_SECONDS,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Posts a behind_schedule alert to AIRBNB_SYNC_ALERT_WEBHOOK, once a "
+                           "day per account, when an account's day does not fit its request "
+                           "budget or its runs from an earlier day have not finished.")
+    def behind_schedule_alerts(context: dg.SensorEvaluationContext,
+                               warehouse: WarehouseResource, clock: SyncClock) -> dg.SkipReason:
+        now = clock.now()
+        records = [account for account in warehouse.accounts(settings).list()
+                   if account.is_active]
+        ids = [account.account_id for account in records]
+        labels = {account.account_id: account.label for account in records}
+        overdue = overdue_runs(context.instance, ids, now - timedelta(days=1))
+        # The cursor holds "account@day" of the alerts sent: once a day while it lasts.
+        sent = set(json.loads(context.cursor)) if context.cursor else set()
+        today = now.date().isoformat()
+        behind = []
+        for schedule in account_schedules(settings, warehouse.engine(), ids, now.date(), 1):
+            account_id = schedule.account_id or ""
+            reason = behind_reason(schedule, overdue.get(account_id, 0))
+            if reason is None:
+                continue
+            behind.append(account_id)
+            marker = f"{account_id}@{today}"
+            if marker not in sent:
+                plan = {**schedule.as_dict(), "overdue_runs": overdue.get(account_id, 0)}
+                deliver(settings.alert_webhook, behind_schedule_alert(
+                    account_id, labels.get(account_id), reason, plan))
+                sent.add(marker)
+        context.update_cursor(json.dumps(sorted(m for m in sent if m.endswith(today))))
+        if behind:
+            return dg.SkipReason(f"behind schedule: {', '.join(behind)}")
+        return dg.SkipReason("every account's day fits its budget")
+
+    return behind_schedule_alerts

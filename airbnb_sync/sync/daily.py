@@ -84,6 +84,19 @@ class AccountSchedule:
         return data
 
 
+def behind_reason(schedule: AccountSchedule, overdue_runs: int) -> str | None:
+    """Why an account is behind schedule, with the fix; None when it is not."""
+    fix = ("raise AIRBNB_SYNC_DAILY_REQUEST_BUDGET (or lower AIRBNB_SYNC_MIN_REQUEST_INTERVAL), "
+           "or split the listings across Airbnb accounts")
+    if schedule.behind_schedule:
+        return f"{_note(schedule.plans[0], schedule.budget)}; {fix}"
+    if overdue_runs:
+        return (f"{overdue_runs} of its sync runs were queued more than a day ago and have not "
+                "finished: its queue grows; see them in the Dagster UI (Runs, tag "
+                f"airbnb_sync/account={schedule.account_id}), then {fix}")
+    return None
+
+
 def _note(plan: DayPlan, budget: Budget) -> str:
     promise = plan.promise
     if not plan.feasible:
