@@ -10,7 +10,7 @@ ranges for all its listings.
 """
 
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,14 +28,20 @@ from airbnb_sync.sync.refresh import RefreshPolicy, WeekRange
 ACCOUNT_TAG = "airbnb_sync/account"
 TRIGGER_TAG = "airbnb_sync/trigger"
 TIER_TAG = "airbnb_sync/tier"
+# On every daily run: whether the account's day fits its budget (the Operations dashboard
+# reads it from Dagster's run storage), and the staleness its plan promises.
+BEHIND_TAG = "airbnb_sync/behind_schedule"
+STALENESS_TAG = "airbnb_sync/max_staleness_days"
 PRIORITY_TAG = "dagster/priority"
 SYNC_TARGET = dg.AssetSelection.assets(*SYNCED_ASSETS)
 
 
 def sync_request(account_id: str, weeks: WeekRange, run_key: str, trigger: str,
-                 extra_tags: Mapping[str, str] | None = None) -> dg.RunRequest:
+                 extra_tags: Mapping[str, str] | None = None,
+                 assets: Sequence[str] | None = None) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=run_key,
+        asset_selection=None if assets is None else [dg.AssetKey(name) for name in assets],
         tags={**range_tags(account_id, *weeks), ACCOUNT_TAG: account_id, TRIGGER_TAG: trigger,
               **(extra_tags or {})},
     )
@@ -80,9 +86,12 @@ def _account_requests(settings: Settings, account_id: str, schedule: AccountSche
                              f"{weeks[1]}", "daily", {PRIORITY_TAG: str(-index)})
                 for index, weeks in enumerate(ranges)]
     requests = []
-    for index, run in enumerate(schedule.plans[0].runs):
+    plan = schedule.plans[0]
+    for index, run in enumerate(plan.runs):
         tags = {LISTINGS_TAG: ",".join(run.listing_ids), TIER_TAG: run.tier,
-                PRIORITY_TAG: str(-index)}
+                PRIORITY_TAG: str(-index),
+                BEHIND_TAG: str(schedule.behind_schedule).lower(),
+                STALENESS_TAG: str(plan.promise.max_staleness_days)}
         run_key = (f"daily:{day}:{account_id}:{run.tier}:{run.first_week}..{run.last_week}:"
                    f"{index}")
         requests.append(sync_request(account_id, (run.first_week, run.last_week), run_key,

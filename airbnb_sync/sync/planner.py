@@ -45,6 +45,7 @@ _EPOCH = date(2023, 1, 1)
 
 NEAR = "near"
 ROTATION = "rotation"
+FIRST_SYNC = "first_sync"
 
 
 def listing_requests(weeks: Sequence[date]) -> int:
@@ -223,8 +224,9 @@ def due_block(ordered: Sequence[str], rotation_days: int, day: date) -> list[str
     return list(ordered[block * count // rotation_days:(block + 1) * count // rotation_days])
 
 
-def _shards(tier: str, weeks: list[date], listing_ids: Sequence[str],
+def shard_runs(tier: str, weeks: list[date], listing_ids: Sequence[str],
             max_run: int) -> list[PlannedRun]:
+    """Runs of at most `max_run` requests over `weeks`, by listings in the given order."""
     if not weeks or not listing_ids:
         return []
     per_run = listings_per_run(listing_requests(weeks), max_run)
@@ -254,8 +256,8 @@ def plan_day(listing_ids: Sequence[str], plannable: int, policy: RefreshPolicy, 
     due_set = set(due)
     daily = set(_by_demand(ordered, demand or {})[:promise.daily_listings])
     near_only = [listing for listing in ordered if listing in daily and listing not in due_set]
-    runs = (_shards(NEAR, near_weeks(policy, promise.ahead_weeks, today), near_only, max_run)
-            + _shards(ROTATION, whole_range(policy, today), due, max_run))
+    runs = (shard_runs(NEAR, near_weeks(policy, promise.ahead_weeks, today), near_only, max_run)
+            + shard_runs(ROTATION, whole_range(policy, today), due, max_run))
     return DayPlan(today, len(ordered), plannable, promise, tuple(runs))
 
 

@@ -65,3 +65,14 @@ def listing_demand(engine: sa.Engine, account_id: str, today: date) -> dict[str,
     )
     with engine.connect() as connection:
         return {listing: float(total or 0) for listing, total in connection.execute(query)}
+
+
+def accounts_with_metrics(engine: sa.Engine, account_ids: Iterable[str]) -> set[str]:
+    """The accounts that have any weekly figures stored (their first sync fetched some)."""
+    wanted = list(account_ids)
+    if not wanted:
+        return set()
+    query = (sa.select(visibility_metrics.c.account_id)
+             .where(visibility_metrics.c.account_id.in_(wanted)).distinct())
+    with engine.connect() as connection:
+        return set(connection.scalars(query))
