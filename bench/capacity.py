@@ -5,12 +5,13 @@ Measured, in one run: K concurrent `dagster asset materialize` runs (the documen
 with the definitions' default executor), one per simulated host of L listings, all started at
 once as the run queue launches them when the daily schedule fires. Each run syncs one of the
 ranges the daily schedule really asks for in the 7 days from today (RefreshPolicy: the near
-weeks every day, one far block a day), handed out round-robin, against the simulator at a
-compressed pacing. For every run: the peak memory of its whole process tree (RSS summed, not
-counting a child between fork and exec, whose pages are still its parent's: a run forks
-`tail -F` and watch_orphans.py, and with K runs on two cores a sample often lands there), its
-wall time, its CPU time and its requests (counted by the simulator, checked against the
-plan). For all runs: the peak of their memory summed at the same instant. For the machine:
+weeks every day, one far block a day), clipped to the weeks a run started today can fetch
+(see measured_ranges), handed out round-robin, against the simulator at a compressed
+pacing. For every run: the peak memory of its whole process tree (RSS summed, not counting
+a child between fork and exec, whose pages are still its parent's: a run forks `tail -F` and
+watch_orphans.py, and with K runs on two cores a sample often lands there), its wall time,
+its CPU time and its requests (counted by the simulator, checked against the plan). For all
+runs: the peak of their memory summed at the same instant. For the machine:
 MemTotal and MemAvailable (/proc/meminfo). With a PostgreSQL/TimescaleDB warehouse also the
 peak number of its connections. The per-run fixed overhead is
 
@@ -50,7 +51,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,9 @@ from common import (
 from sqlalchemy.pool import NullPool
 
 from airbnb_sync.airbnb.pacing import DEFAULT_JITTER
-from airbnb_sync.airbnb.windows import plan_requests, reachable_horizon
 from airbnb_sync.core.settings import Settings, load_settings
+from airbnb_sync.defs.instance import horizon_weeks
+from airbnb_sync.sync.accounts import plan_accounts
 from airbnb_sync.sync.refresh import RefreshPolicy, WeekRange, weeks_of
 
 FIRST_ACCOUNT = 74000001
@@ -116,10 +118,9 @@ class Schedule:
 
 
 def planned_requests(settings: Settings, week_range: WeekRange, day: date, listings: int) -> int:
-    """Requests a run of `week_range` costs on `day` (the client's own plan, no I/O)."""
-    plan = plan_requests(weeks_of(week_range), day,
-                         reachable_horizon(day, settings.lookahead_weeks),
-                         settings.anchor_lag_days)
+    """Requests a run of `week_range` costs on `day`: the sync's own plan (no I/O), which
+    refuses a week Airbnb does not serve on `day`, as the run itself would."""
+    (plan,) = plan_accounts(settings, {"account": weeks_of(week_range)}, day).values()
     return plan.request_count(listings)
 
 
@@ -131,6 +132,34 @@ def schedule_of(settings: Settings, today: date, listings: int, days: int = 7) -
             for day in (today + timedelta(days=offset) for offset in range(days))]
     first = policy.first_sync_range(today, settings.first_sync_weeks)
     return Schedule(runs, first, planned_requests(settings, first, today, listings))
+
+
+def servable_weeks(settings: Settings, today: date) -> list[date]:
+    """The weeks a run started today can sync: Airbnb serves them today (the horizon the sync
+    checks before any request) and they are partitions of today's grid (Dagster refuses
+    other keys). At 05:00 UTC, when the daily schedule fires."""
+    return horizon_weeks(settings, datetime.combine(today, time(5), tzinfo=UTC))
+
+
+def measured_ranges(schedule: Schedule, servable: Sequence[date]) -> list[WeekRange]:
+    """The schedule's ranges of the week as runs started today: each clipped to the
+    `servable` weeks (a contiguous run of weeks), without the ones left empty or repeated,
+    in the schedule's order.
+
+    A later day's range can reach past today's horizon: the week that becomes whole at the far
+    end on that day (issue 22). Running each day's ranges as that day would see them is not
+    possible: the run checks its weeks against the real UTC day, and so does Airbnb. Clipping
+    keeps every run a range the schedule really asks for, at most a week shorter at the far
+    end; what is measured here (a run's memory, its fixed overhead, its requests against its
+    plan) does not depend on that week, and the derived daily figures use each day's own
+    plan, unclipped."""
+    allowed = set(servable)
+    ranges: list[WeekRange] = []
+    for week_range in schedule.ranges:
+        weeks = [week for week in weeks_of(week_range) if week in allowed]
+        if weeks and (weeks[0], weeks[-1]) not in ranges:
+            ranges.append((weeks[0], weeks[-1]))
+    return ranges
 
 
 def queue_seconds(runs: Sequence[tuple[int, float]], slots: int, one_per_account: bool) -> float:
@@ -191,11 +220,12 @@ class ConnectionSampler(TreeMemorySampler):
 
 def measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     """K concurrent runs of the schedule's ranges; what each run and all together took."""
-    today = datetime.now(UTC).date()
-    schedule = schedule_of(load_settings({}), today, args.listings)
+    today = args.today
+    settings = load_settings({})
+    ranges = measured_ranges(schedule_of(settings, today, args.listings),
+                             servable_weeks(settings, today))
     accounts = {str(FIRST_ACCOUNT + index): args.listings for index in range(args.slots)}
-    assigned = {account: schedule.ranges[index % len(schedule.ranges)]
-                for index, account in enumerate(accounts)}
+    assigned = {account: ranges[index % len(ranges)] for index, account in enumerate(accounts)}
     bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts, args.profile)
     sampler = ConnectionSampler(url) if url else TreeMemorySampler(exclude_forks=True)
     available_before = meminfo_bytes()["MemAvailable"]
@@ -210,8 +240,8 @@ def measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str
         bench.close()
         if isinstance(sampler, ConnectionSampler):
             sampler.close()
-    planned = {account: planned_requests(load_settings({}), assigned[account], today,
-                                         args.listings) for account in accounts}
+    planned = {account: planned_requests(settings, assigned[account], today, args.listings)
+               for account in accounts}
     interval = args.pacing * MEAN_JITTER
     overheads = [outcome.seconds - requests[outcome.account_id] * interval
                  for outcome in outcomes]
@@ -350,14 +380,16 @@ def main() -> None:
     defaults = load_settings({})
     if args.real_pacing is None:
         args.real_pacing = defaults.min_request_interval
-    schedule = schedule_of(defaults, datetime.now(UTC).date(), args.listings)
+    args.today = datetime.now(UTC).date()
+    schedule = schedule_of(defaults, args.today, args.listings)
     log(f"capacity: {args.slots} concurrent runs of the schedule's "
-        f"{len(schedule.ranges)} ranges of {len(schedule.days)} days, round-robin")
+        f"{len(schedule.ranges)} ranges of {len(schedule.days)} days as runs started "
+        f"{args.today} serve them, round-robin")
     before = machine()
     measured = in_fresh_workspace(args, measure)
     emit({
         "benchmark": "capacity",
-        "setup": {"slots": args.slots, "profile": args.profile,
+        "setup": {"date": args.today.isoformat(), "slots": args.slots, "profile": args.profile,
                   "listings_per_account": args.listings,
                   "pacing_seconds": args.pacing, "pacing_jitter": f"+0..{DEFAULT_JITTER:.0%}",
                   "latency_ms": args.latency_ms, "warehouse": args.database,
