@@ -353,6 +353,112 @@ def derive(measured: dict[str, Any], schedule: Schedule, args: argparse.Namespac
     }
 
 
+# --- accounts of any size (issue 20): the planner's days, the queue, one machine -----------
+
+# Inputs of --sizes-only, measured by this benchmark's full run (README: Performance): the
+# fixed seconds of a run and the peak memory of one.
+MEASURED_OVERHEAD_SECONDS = 100.0
+MEASURED_RUN_MIB = 271.0
+MIX = {1000: 1, 10: 300}  # listings -> accounts: one property manager among small hosts
+
+
+def planned_days(settings: Settings, today: date, listings: int, days: int = 7) -> list[Any]:
+    """The daily plan of an account of `listings` listings over `days` days (sync/planner)."""
+    from airbnb_sync.sync.budget import daily_budget, max_run_requests
+    from airbnb_sync.sync.daily import what_if_listings
+    from airbnb_sync.sync.planner import plan_days
+
+    return plan_days(what_if_listings(listings), daily_budget(settings).plannable,
+                     RefreshPolicy.from_settings(settings), today, days,
+                     max_run=max_run_requests(settings))
+
+
+def mix_hours(day_runs: dict[int, list[list[int]]], mix: dict[int, int], slots: int,
+              interval: float, overhead: float) -> float:
+    """The longest day for `mix` (listings -> accounts) at `slots` slots, one run per account
+    at a time, the runs queued as the schedule orders them: by priority (the account's runs
+    that day, most first), then interleaved across accounts."""
+    longest = 0.0
+    for day in range(len(next(iter(day_runs.values())))):
+        per_account = [(account, day_runs[listings][day]) for account, listings in
+                       enumerate(listings for listings, count in mix.items()
+                                 for _ in range(count))]
+        depth = max(len(runs) for _, runs in per_account)
+        queue = [(account, runs[n] * interval + overhead, len(runs)) for n in range(depth)
+                 for account, runs in per_account if n < len(runs)]
+        queue.sort(key=lambda run: -run[2])  # stable: interleaved within a priority
+        longest = max(longest, queue_seconds([run[:2] for run in queue], slots, True))
+    return longest / 3600
+
+
+def sizes(settings: Settings, today: date, slots: int, hours: float, overhead: float,
+          run_mib: float, machine_mib: float) -> dict[str, Any]:
+    """For one machine of `slots` run slots: the largest account kept fresh daily, the
+    accounts of 10 listings it serves, and a mix of one 1,000-listing account and 300 of 10."""
+    interval = mean_interval = settings.min_request_interval * MEAN_JITTER
+    ideal = (settings.daily_ahead_weeks, settings.far_refresh_days)
+
+    def promise(listings: int) -> Any:
+        return planned_days(settings, today, listings, 1)[0].promise
+
+    def largest(keeps: Any) -> int:
+        low, high = 1, 100_000
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if keeps(promise(middle)) else (low, middle)
+        return low
+
+    fresh = largest(lambda p: p.near_fits and (p.ahead_weeks, p.rotation_days) == ideal)
+    near_daily = largest(lambda p: p.near_fits)
+
+    def account_day_hours(listings: int) -> float:
+        return max(plan.requests * interval + len(plan.runs) * overhead
+                   for plan in planned_days(settings, today, listings)) / 3600
+
+    def runs_of(listings: int) -> list[list[int]]:
+        return [[run.requests for run in plan.runs] for plan in planned_days(settings, today,
+                                                                             listings)]
+
+    day_runs = {listings: runs_of(listings) for listings in {10, *MIX}}
+    low, high = 1, 20_000
+    while high - low > 1:
+        middle = (low + high) // 2
+        fits = mix_hours(day_runs, {10: middle}, slots, interval, overhead) <= hours
+        low, high = (middle, high) if fits else (low, middle)
+    mixed = mix_hours(day_runs, MIX, slots, interval, overhead)
+    big = planned_days(settings, today, 1000)
+    return {
+        "pacing_seconds": settings.min_request_interval,
+        "mean_interval_seconds": mean_interval,
+        "slots": slots,
+        "overhead_per_run_seconds": overhead,
+        "memory_mib": {"per_run": run_mib, "slots": round(slots * run_mib),
+                       "reserved": sum(RESERVED_MIB.values()), "machine": machine_mib,
+                       "fits": slots * run_mib + sum(RESERVED_MIB.values()) <= machine_mib},
+        "largest_account_fresh_daily": {
+            "listings": fresh,
+            "meaning": f"near weeks (last week to {ideal[0]} ahead) daily and every week within "
+                       f"{ideal[1]} days, within the account's budget",
+            "its_day_run_hours": round(account_day_hours(fresh), 1)},
+        "largest_account_near_weeks_daily": {
+            "listings": near_daily,
+            "max_staleness_days": promise(near_daily).max_staleness_days,
+            "its_day_run_hours": round(account_day_hours(near_daily), 1)},
+        "accounts_of_10_listings": {
+            "accounts": low,
+            "requests_per_account_per_day": round(statistics.mean(
+                sum(runs) for runs in day_runs[10]), 1),
+            "runs_per_account_per_day": round(statistics.mean(
+                len(runs) for runs in day_runs[10]), 2)},
+        "mix": {"accounts": {str(listings): count for listings, count in MIX.items()},
+                "daily_sync_hours": round(mixed, 1), "fits": mixed <= hours,
+                "big_account": {"requests_per_day_max": max(plan.requests for plan in big),
+                                "runs_per_day_max": max(len(plan.runs) for plan in big),
+                                "max_staleness_days": big[0].promise.max_staleness_days,
+                                "its_day_run_hours": round(account_day_hours(1000), 1)}},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -375,12 +481,24 @@ def main() -> None:
                         help="the time the daily sync must fit in")
     parser.add_argument("--machine-mib", type=float, default=None,
                         help="memory of the machine derived for (default: this one's MemTotal)")
+    parser.add_argument("--sizes-only", action="store_true",
+                        help="only the accounts-of-any-size figures, from the daily plan and "
+                        "the run overhead and memory measured before (no runs)")
     add_sync_run_arguments(parser, executor=False)
     args = parser.parse_args()
     defaults = load_settings({})
     if args.real_pacing is None:
         args.real_pacing = defaults.min_request_interval
     args.today = datetime.now(UTC).date()
+    real = load_settings({"AIRBNB_SYNC_MIN_REQUEST_INTERVAL": str(args.real_pacing)})
+    machine_mib = args.machine_mib or mib(meminfo_bytes()["MemTotal"])
+    if args.sizes_only:
+        emit({"benchmark": "capacity", "setup": {"date": args.today.isoformat(),
+                                                 "inputs": "measured before (README)"},
+              "accounts_of_any_size": sizes(real, args.today, args.slots, args.hours,
+                                            MEASURED_OVERHEAD_SECONDS, MEASURED_RUN_MIB,
+                                            machine_mib)})
+        return
     schedule = schedule_of(defaults, args.today, args.listings)
     log(f"capacity: {args.slots} concurrent runs of the schedule's "
         f"{len(schedule.ranges)} ranges of {len(schedule.days)} days as runs started "
@@ -403,6 +521,9 @@ def main() -> None:
             "first_sync_range": "..".join(day.isoformat() for day in schedule.first_sync),
         },
         "derived": derive(measured, schedule, args),
+        "accounts_of_any_size": sizes(real, args.today, args.slots, args.hours,
+                                      measured["overhead_per_run_seconds"]["mean"],
+                                      measured["peak_rss_per_run_mib"], machine_mib),
         "machine_before": before,
         "machine": machine(),  # the 1-minute load here is that of the runs' last minute
     })

@@ -83,13 +83,13 @@ def _account_requests(settings: Settings, account_id: str, schedule: AccountSche
     if not schedule.listings_known:
         ranges = RefreshPolicy.from_settings(settings).daily_ranges(day)
         return [sync_request(account_id, weeks, f"daily:{day}:{account_id}:{weeks[0]}.."
-                             f"{weeks[1]}", "daily", {PRIORITY_TAG: str(-index)})
-                for index, weeks in enumerate(ranges)]
+                             f"{weeks[1]}", "daily", {PRIORITY_TAG: str(len(ranges))})
+                for weeks in ranges]
     requests = []
     plan = schedule.plans[0]
     for index, run in enumerate(plan.runs):
         tags = {LISTINGS_TAG: ",".join(run.listing_ids), TIER_TAG: run.tier,
-                PRIORITY_TAG: str(-index),
+                PRIORITY_TAG: str(len(plan.runs)),
                 BEHIND_TAG: str(schedule.behind_schedule).lower(),
                 STALENESS_TAG: str(plan.promise.max_staleness_days)}
         run_key = (f"daily:{day}:{account_id}:{run.tier}:{run.first_week}..{run.last_week}:"

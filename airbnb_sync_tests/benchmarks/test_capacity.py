@@ -125,3 +125,32 @@ def test_the_benchmark_prints_its_figures_on_a_small_workload(tmp_path: Path) ->
     assert derived["accounts"] == 4
     assert derived["slots"] == 2
     assert set(derived["first_sync"]["hours_for_accounts"]) == {"1", "2"}
+    sizes = result["accounts_of_any_size"]
+    assert sizes["slots"] == 2 and sizes["accounts_of_10_listings"]["accounts"] > 0
+
+
+def test_accounts_of_any_size_on_one_machine(capacity: ModuleType) -> None:
+    """Issue 20's figures for one machine of 32 slots at the default pacing: the largest
+    account kept fresh daily, accounts of 10 listings, and 1 x 1,000 + 300 x 10 listings."""
+    settings = load_settings({})
+    sizes = capacity.sizes(settings, FOUND_ON, 32, 24.0, 100.0, 271.0, 24_064.0)
+    fresh = sizes["largest_account_fresh_daily"]
+    near = sizes["largest_account_near_weeks_daily"]
+    assert 300 < fresh["listings"] < near["listings"] < 1_200
+    assert fresh["its_day_run_hours"] <= 24 and near["its_day_run_hours"] <= 24
+    assert sizes["accounts_of_10_listings"]["accounts"] > 1_000
+    mix = sizes["mix"]
+    assert mix["fits"] and mix["daily_sync_hours"] <= 24
+    assert mix["big_account"]["requests_per_day_max"] <= 11_520 * 0.85
+    assert sizes["memory_mib"]["fits"]
+
+
+def test_the_queue_takes_the_longest_serial_day_first(capacity: ModuleType) -> None:
+    """A big account's runs first (its priority is its runs that day): a priority that took
+    every account's n-th run first would stretch its serial day past 24 h."""
+    day_runs = {1000: [[480] * 20], 10: [[120, 120]]}
+    mix = {1000: 1, 10: 300}
+    by_priority = capacity.mix_hours(day_runs, mix, 32, 7.5, 100.0)
+    alone = capacity.mix_hours(day_runs, {1000: 1}, 32, 7.5, 100.0)
+    assert by_priority == pytest.approx(alone)
+    assert alone == pytest.approx(20 * (480 * 7.5 + 100) / 3600)

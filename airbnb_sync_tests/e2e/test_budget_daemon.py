@@ -35,7 +35,7 @@ from airbnb_sync.sync.planner import NEAR, ROTATION, near_weeks
 from airbnb_sync.sync.refresh import RefreshPolicy
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,7 +43,7 @@ BIG, SMALL = HOSTS
 LISTINGS = 200
 BUDGET = 2400  # 2,040 planned: the near weeks shrink to 3, the far weeks rotate
 RUN_MINUTES = 5  # at zero pacing a request counts 1 s: runs of at most 300 requests
-DAY_SECONDS = 900
+DAY_SECONDS = 1800
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED}
 

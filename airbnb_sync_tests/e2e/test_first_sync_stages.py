@@ -23,7 +23,7 @@ from airbnb_sync.sync.budget import max_run_requests
 from airbnb_sync.sync.planner import run_requests
 from airbnb_sync.sync.refresh import RefreshPolicy, weeks_of
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200),
               pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)]
 
 BIG = HOSTS[0]
