@@ -27,15 +27,19 @@ def _sunday_on_or_before(day: date) -> date:
 
 def current_listings(engine: sa.Engine, account_ids: Iterable[str],
                      today: date) -> dict[str, list[str]]:
-    """Account -> its listing ids in the newest stored week up to the current one; accounts
-    with none stored (never synced) are absent."""
+    """Account -> its listing ids in the newest stored week up to the current one (or the
+    first stored week after it); accounts with none stored (never synced) are absent."""
     wanted = list(account_ids)
     if not wanted:
         return {}
     current = _sunday_on_or_before(today)
+    # The newest week up to the current one; for an account synced for later weeks only,
+    # the first of those.
     newest = (
-        sa.select(listings.c.account_id, sa.func.max(listings.c.week_start).label("week"))
-        .where(listings.c.account_id.in_(wanted), listings.c.week_start <= current)
+        sa.select(listings.c.account_id, sa.func.coalesce(
+            sa.func.max(sa.case((listings.c.week_start <= current, listings.c.week_start))),
+            sa.func.min(listings.c.week_start)).label("week"))
+        .where(listings.c.account_id.in_(wanted))
         .group_by(listings.c.account_id)
         .subquery()
     )
