@@ -84,3 +84,21 @@ def test_runs_left_from_an_earlier_day_mean_the_queue_grows(env: Env) -> None:
     reason = status.account(OTHER)["schedule"]["behind_reason"]
     assert "queue grows" in reason and status.account(OTHER)["schedule"]["overdue_runs"] == 1
     assert not status.account(HOST)["schedule"]["behind_schedule"]
+
+
+def test_plan_what_if_and_bad_input(env: Env, monkeypatch) -> None:
+    monkeypatch.setenv("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "6")  # the default budget: 11,520
+    what_if = env.cli("plan", "--json", "--listings", "1000", "--days", "14")
+    assert what_if.code == 0, what_if.err
+    for account in what_if.data["accounts"]:
+        assert account["listings"] == 1000 and len(account["requests_per_day"]) == 14
+        assert max(account["requests_per_day"]) <= account["budget_planned"] < account["budget"]
+        assert account["promise"]["near_days"] == 1 and account["promise"]["near_fits"]
+        assert account["max_staleness_days"] == 35 and account["promise_holds"]
+    text = env.cli("plan", "--listings", "5000", "--account", HOST)
+    assert text.code == 0 and "behind schedule" in text.out
+    for bad in (["--account", "999"], ["--days", "0"], ["--listings", "-1"],
+                ["--from", "tomorrow"]):
+        failed = env.cli("plan", *bad)
+        assert failed.code == 2 and failed.err.startswith("error: ") and failed.out == ""
+        assert "Traceback" not in failed.err
