@@ -4,6 +4,7 @@ against its request budget, and the staleness it can promise (sync/planner.py)."
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ MAX_DAYS = 366
 MAX_LISTINGS = 100_000
 
 
-def _bounded(name: str, low: int, high: int) -> type[int]:
+def _bounded(name: str, low: int, high: int) -> Callable[[str], int]:
     def convert(raw: str) -> int:
         try:
             value = int(raw)
@@ -29,7 +30,7 @@ def _bounded(name: str, low: int, high: int) -> type[int]:
                                              f"got {value}")
         return value
 
-    return convert  # type: ignore[return-value]
+    return convert
 
 
 def _day(raw: str) -> date:
