@@ -23,6 +23,7 @@ from airbnb_sync.defs.assets import SYNCED_ASSETS
 from airbnb_sync.defs.partitions import ACCOUNTS, LISTINGS_TAG, range_tags
 from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.sync.daily import AccountSchedule, account_schedules
+from airbnb_sync.sync.planner import FIRST_SYNC
 from airbnb_sync.sync.refresh import RefreshPolicy, WeekRange
 
 ACCOUNT_TAG = "airbnb_sync/account"
@@ -59,10 +60,12 @@ def _skip_reason(account: AccountRecord, registered: set[str]) -> str | None:
 
 
 def daily_requests(settings: Settings, accounts: Iterable[AccountRecord],
-                   registered: set[str], day: date,
-                   engine: sa.Engine) -> tuple[list[dg.RunRequest], dict[str, str]]:
+                   registered: set[str], day: date, engine: sa.Engine,
+                   first_syncing: frozenset[str] = frozenset(),
+                   ) -> tuple[list[dg.RunRequest], dict[str, str]]:
     """Today's runs of every account, interleaved across accounts, and the accounts skipped
-    with their reason."""
+    with their reason. Accounts in `first_syncing` (their first sync's runs are not all done)
+    get no first syncs of new listings: those runs cover them."""
     skipped: dict[str, str] = {}
     syncing = []
     for account in accounts:
@@ -71,7 +74,8 @@ def daily_requests(settings: Settings, accounts: Iterable[AccountRecord],
             skipped[account.account_id] = reason
         else:
             syncing.append(account.account_id)
-    per_account = [_account_requests(settings, schedule.account_id or "", schedule, day)
+    per_account = [_account_requests(settings, schedule.account_id or "", schedule, day,
+                                     schedule.account_id not in first_syncing)
                    for schedule in account_schedules(settings, engine, syncing, day, 1)]
     runs = [requests[i] for i in range(max(map(len, per_account), default=0))
             for requests in per_account if i < len(requests)]
@@ -79,7 +83,7 @@ def daily_requests(settings: Settings, accounts: Iterable[AccountRecord],
 
 
 def _account_requests(settings: Settings, account_id: str, schedule: AccountSchedule,
-                      day: date) -> list[dg.RunRequest]:
+                      day: date, new_listings: bool = True) -> list[dg.RunRequest]:
     if not schedule.listings_known:
         ranges = RefreshPolicy.from_settings(settings).daily_ranges(day)
         return [sync_request(account_id, weeks, f"daily:{day}:{account_id}:{weeks[0]}.."
@@ -87,9 +91,10 @@ def _account_requests(settings: Settings, account_id: str, schedule: AccountSche
                 for weeks in ranges]
     requests = []
     plan = schedule.plans[0]
-    for index, run in enumerate(plan.runs):
+    runs = [*plan.runs, *(schedule.new_listing_runs if new_listings else ())]
+    for index, run in enumerate(runs):
         tags = {LISTINGS_TAG: ",".join(run.listing_ids), TIER_TAG: run.tier,
-                PRIORITY_TAG: str(len(plan.runs)),
+                PRIORITY_TAG: str(len(runs)),
                 BEHIND_TAG: str(schedule.behind_schedule).lower(),
                 STALENESS_TAG: str(plan.promise.max_staleness_days)}
         run_key = (f"daily:{day}:{account_id}:{run.tier}:{run.first_week}..{run.last_week}:"
@@ -115,8 +120,14 @@ def build_daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
                             warehouse: WarehouseResource) -> Any:
         day = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC).date()
         registered = set(context.instance.get_dynamic_partitions(ACCOUNTS.name))
+        first_syncing = frozenset(
+            record.dagster_run.tags.get(ACCOUNT_TAG, "") for record in
+            context.instance.get_run_records(dg.RunsFilter(
+                tags={TIER_TAG: FIRST_SYNC}, statuses=[
+                    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])))
         runs, skipped = daily_requests(settings, warehouse.accounts(settings).list(),
-                                       registered, day, warehouse.engine())
+                                       registered, day, warehouse.engine(), first_syncing)
         if not runs:
             return dg.SkipReason(f"nothing to sync on {day}"
                                  + (f"; skipped {_describe(skipped)}" if skipped else

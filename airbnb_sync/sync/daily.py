@@ -13,9 +13,23 @@ import sqlalchemy as sa
 
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.sync.budget import Budget, daily_budget, max_run_requests
-from airbnb_sync.sync.planner import DayPlan, observed_staleness, plan_days
-from airbnb_sync.sync.refresh import RefreshPolicy
-from airbnb_sync.warehouse.inventory import current_listings, listing_demand
+from airbnb_sync.sync.planner import (
+    DayPlan,
+    PlannedRun,
+    first_sync_runs,
+    listing_order,
+    observed_staleness,
+    plan_days,
+)
+from airbnb_sync.sync.refresh import RefreshPolicy, weeks_of
+from airbnb_sync.warehouse.inventory import (
+    current_listings,
+    listing_demand,
+    listings_with_figures,
+)
+
+# The share of the reserve that first syncs of new listings may take; the rest is for retries.
+NEW_LISTINGS_SHARE = 0.5
 
 # A what-if account's listing ids: any distinct digits do, the plan only counts them.
 _WHAT_IF_FIRST_ID = 10_000_000
@@ -35,6 +49,9 @@ class AccountSchedule:
     max_run: int
     plans: list[DayPlan]
     policy: RefreshPolicy
+    # Today's first syncs of listings that appeared after the account's own (the reserve's).
+    new_listing_runs: tuple[PlannedRun, ...] = ()
+    new_listings: int = 0
 
     @property
     def listings(self) -> int | None:
@@ -63,6 +80,8 @@ class AccountSchedule:
             "runs_per_day": [len(plan.runs) for plan in plans],
             "within_budget": within,
             "behind_schedule": self.behind_schedule,
+            "new_listings": self.new_listings,
+            "new_listing_requests_today": sum(run.requests for run in self.new_listing_runs),
         }
         if not self.listings_known:
             return {**data, "max_staleness_days": None, "promise": None,
@@ -112,21 +131,28 @@ def _note(plan: DayPlan, budget: Budget) -> str:
 
 
 def schedule_for(settings: Settings, account_id: str | None, listing_ids: Sequence[str] | None,
-                 first_day: date, days: int,
-                 demand: dict[str, float] | None = None) -> AccountSchedule:
+                 first_day: date, days: int, demand: dict[str, float] | None = None,
+                 new_listings: Sequence[str] = ()) -> AccountSchedule:
     policy = RefreshPolicy.from_settings(settings)
     budget = daily_budget(settings)
     max_run = max_run_requests(settings)
     known = listing_ids is not None
     plans = plan_days(list(listing_ids or []), budget.plannable, policy, first_day, days,
                       max_run=max_run, demand=demand)
-    return AccountSchedule(account_id, known, budget, max_run, plans, policy)
+    new_runs: list[PlannedRun] = []
+    if new_listings:
+        weeks = weeks_of(policy.first_sync_range(first_day, settings.first_sync_weeks))
+        new_runs = first_sync_runs(listing_order(new_listings), weeks,
+                                   int(budget.reserved * NEW_LISTINGS_SHARE), max_run)
+    return AccountSchedule(account_id, known, budget, max_run, plans, policy, tuple(new_runs),
+                           len(new_listings))
 
 
 def account_schedules(settings: Settings, engine: sa.Engine, account_ids: Sequence[str],
                       first_day: date, days: int,
                       listings_override: int | None = None) -> list[AccountSchedule]:
-    """Each account's schedule from its stored listings (or `listings_override` of them)."""
+    """Each account's schedule from its stored listings (or `listings_override` of them);
+    listings without any figures stored, in an account that has some, get first syncs."""
     stored = current_listings(engine, account_ids, first_day) if listings_override is None \
         else {}
     schedules = []
@@ -137,5 +163,8 @@ def account_schedules(settings: Settings, engine: sa.Engine, account_ids: Sequen
         else:
             ids = stored.get(account_id)
             demand = listing_demand(engine, account_id, first_day) if ids else None
-        schedules.append(schedule_for(settings, account_id, ids, first_day, days, demand))
+        with_figures = listings_with_figures(engine, account_id) if ids else set()
+        new = [listing for listing in ids or [] if listing not in with_figures] \
+            if with_figures else []
+        schedules.append(schedule_for(settings, account_id, ids, first_day, days, demand, new))
     return schedules

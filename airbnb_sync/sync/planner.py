@@ -235,6 +235,25 @@ def shard_runs(tier: str, weeks: list[date], listing_ids: Sequence[str],
                           for i in range(0, len(listing_ids), per_run))]
 
 
+def first_sync_runs(listing_ids: Sequence[str], weeks: list[date], allowance: int,
+                    max_run: int) -> list[PlannedRun]:
+    """First syncs of listings that appeared after the account's own (from the budget's
+    reserve): as many of them, in the given order, as `allowance` requests hold."""
+    per_listing = listing_requests(weeks)
+    if not weeks or not listing_ids or per_listing + 1 > allowance:
+        return []
+    per_run = listings_per_run(per_listing, max_run)
+    count = 0
+    while count < len(listing_ids):
+        more = count + 1
+        cost = sum(run_requests(weeks, len(listing_ids[i:min(i + per_run, more)]))
+                   for i in range(0, more, per_run))
+        if cost > allowance:
+            break
+        count = more
+    return shard_runs(FIRST_SYNC, weeks, list(listing_ids[:count]), max_run)
+
+
 def near_weeks(policy: RefreshPolicy, ahead: int, today: date) -> list[date]:
     return policy.servable_offsets(range(-policy.lookback_weeks, ahead + 1), today)
 

@@ -80,3 +80,13 @@ def accounts_with_metrics(engine: sa.Engine, account_ids: Iterable[str]) -> set[
              .where(visibility_metrics.c.account_id.in_(wanted)).distinct())
     with engine.connect() as connection:
         return set(connection.scalars(query))
+
+
+def listings_with_figures(engine: sa.Engine, account_id: str) -> set[str]:
+    """The account's listings with any weekly figures stored: the others are new to the
+    warehouse (they appeared after the account's first sync) and need a first sync of
+    their own."""
+    query = (sa.select(visibility_metrics.c.listing_id)
+             .where(visibility_metrics.c.account_id == account_id).distinct())
+    with engine.connect() as connection:
+        return set(connection.scalars(query))
