@@ -44,7 +44,7 @@ LISTINGS = 200
 BUDGET = 2400  # 2,040 planned: the near weeks shrink to 3, the far weeks rotate
 RUN_MINUTES = 5  # at zero pacing a request counts 1 s: runs of at most 300 requests
 DAY_SECONDS = 1800
-FIRE_MINUTES = 4
+FIRE_MINUTES = 5
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED}
 
