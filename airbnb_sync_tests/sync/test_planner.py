@@ -15,6 +15,7 @@ from airbnb_sync.sync.planner import (
     NEAR,
     ROTATION,
     DayPlan,
+    first_sync_runs,
     listing_requests,
     near_weeks,
     observed_staleness,
@@ -151,3 +152,15 @@ def test_a_budget_too_small_for_one_listing_plans_nothing_and_says_so() -> None:
 def test_no_listings_no_runs() -> None:
     plan = plan_day([], BUDGET.plannable, POLICY, FIRST_DAY, max_run=MAX_RUN)
     assert plan.runs == () and plan.feasible
+
+
+def test_first_syncs_of_new_listings_stay_within_their_allowance() -> None:
+    weeks = whole_range(POLICY, FIRST_DAY)
+    per_listing = listing_requests(weeks)
+    new = ids(20)
+    runs = first_sync_runs(new, weeks, allowance=864, max_run=MAX_RUN)
+    taken = [listing for run in runs for listing in run.listing_ids]
+    assert taken == new[:len(taken)] and len(taken) == (864 - 2) // per_listing
+    assert sum(run.requests for run in runs) <= 864
+    assert all(run.requests <= MAX_RUN and run.weeks == weeks for run in runs)
+    assert first_sync_runs(new, weeks, allowance=per_listing, max_run=MAX_RUN) == []
