@@ -5,12 +5,13 @@ Measured, in one run: K concurrent `dagster asset materialize` runs (the documen
 with the definitions' default executor), one per simulated host of L listings, all started at
 once as the run queue launches them when the daily schedule fires. Each run syncs one of the
 ranges the daily schedule really asks for in the 7 days from today (RefreshPolicy: the near
-weeks every day, one far block a day), handed out round-robin, against the simulator at a
-compressed pacing. For every run: the peak memory of its whole process tree (RSS summed, not
-counting a child between fork and exec, whose pages are still its parent's: a run forks
-`tail -F` and watch_orphans.py, and with K runs on two cores a sample often lands there), its
-wall time, its CPU time and its requests (counted by the simulator, checked against the
-plan). For all runs: the peak of their memory summed at the same instant. For the machine:
+weeks every day, one far block a day), clipped to the weeks a run started today can fetch
+(see measured_ranges), handed out round-robin, against the simulator at a compressed
+pacing. For every run: the peak memory of its whole process tree (RSS summed, not counting
+a child between fork and exec, whose pages are still its parent's: a run forks `tail -F` and
+watch_orphans.py, and with K runs on two cores a sample often lands there), its wall time,
+its CPU time and its requests (counted by the simulator, checked against the plan). For all
+runs: the peak of their memory summed at the same instant. For the machine:
 MemTotal and MemAvailable (/proc/meminfo). With a PostgreSQL/TimescaleDB warehouse also the
 peak number of its connections. The per-run fixed overhead is
 
@@ -50,7 +51,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,9 @@ from common import (
 from sqlalchemy.pool import NullPool
 
 from airbnb_sync.airbnb.pacing import DEFAULT_JITTER
-from airbnb_sync.airbnb.windows import plan_requests, reachable_horizon
 from airbnb_sync.core.settings import Settings, load_settings
+from airbnb_sync.defs.instance import horizon_weeks
+from airbnb_sync.sync.accounts import plan_accounts
 from airbnb_sync.sync.refresh import RefreshPolicy, WeekRange, weeks_of
 
 FIRST_ACCOUNT = 74000001
@@ -116,10 +118,9 @@ class Schedule:
 
 
 def planned_requests(settings: Settings, week_range: WeekRange, day: date, listings: int) -> int:
-    """Requests a run of `week_range` costs on `day` (the client's own plan, no I/O)."""
-    plan = plan_requests(weeks_of(week_range), day,
-                         reachable_horizon(day, settings.lookahead_weeks),
-                         settings.anchor_lag_days)
+    """Requests a run of `week_range` costs on `day`: the sync's own plan (no I/O), which
+    refuses a week Airbnb does not serve on `day`, as the run itself would."""
+    (plan,) = plan_accounts(settings, {"account": weeks_of(week_range)}, day).values()
     return plan.request_count(listings)
 
 
@@ -131,6 +132,34 @@ def schedule_of(settings: Settings, today: date, listings: int, days: int = 7) -
             for day in (today + timedelta(days=offset) for offset in range(days))]
     first = policy.first_sync_range(today, settings.first_sync_weeks)
     return Schedule(runs, first, planned_requests(settings, first, today, listings))
+
+
+def servable_weeks(settings: Settings, today: date) -> list[date]:
+    """The weeks a run started today can sync: Airbnb serves them today (the horizon the sync
+    checks before any request) and they are partitions of today's grid (Dagster refuses
+    other keys). At 05:00 UTC, when the daily schedule fires."""
+    return horizon_weeks(settings, datetime.combine(today, time(5), tzinfo=UTC))
+
+
+def measured_ranges(schedule: Schedule, servable: Sequence[date]) -> list[WeekRange]:
+    """The schedule's ranges of the week as runs started today: each clipped to the
+    `servable` weeks (a contiguous run of weeks), without the ones left empty or repeated,
+    in the schedule's order.
+
+    A later day's range can reach past today's horizon: the week that becomes whole at the far
+    end on that day (issue 22). Running each day's ranges as that day would see them is not
+    possible: the run checks its weeks against the real UTC day, and so does Airbnb. Clipping
+    keeps every run a range the schedule really asks for, at most a week shorter at the far
+    end; what is measured here (a run's memory, its fixed overhead, its requests against its
+    plan) does not depend on that week, and the derived daily figures use each day's own
+    plan, unclipped."""
+    allowed = set(servable)
+    ranges: list[WeekRange] = []
+    for week_range in schedule.ranges:
+        weeks = [week for week in weeks_of(week_range) if week in allowed]
+        if weeks and (weeks[0], weeks[-1]) not in ranges:
+            ranges.append((weeks[0], weeks[-1]))
+    return ranges
 
 
 def queue_seconds(runs: Sequence[tuple[int, float]], slots: int, one_per_account: bool) -> float:
@@ -191,11 +220,12 @@ class ConnectionSampler(TreeMemorySampler):
 
 def measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     """K concurrent runs of the schedule's ranges; what each run and all together took."""
-    today = datetime.now(UTC).date()
-    schedule = schedule_of(load_settings({}), today, args.listings)
+    today = args.today
+    settings = load_settings({})
+    ranges = measured_ranges(schedule_of(settings, today, args.listings),
+                             servable_weeks(settings, today))
     accounts = {str(FIRST_ACCOUNT + index): args.listings for index in range(args.slots)}
-    assigned = {account: schedule.ranges[index % len(schedule.ranges)]
-                for index, account in enumerate(accounts)}
+    assigned = {account: ranges[index % len(ranges)] for index, account in enumerate(accounts)}
     bench = SyncBench(folder, url, args.latency_ms, args.pacing, accounts, args.profile)
     sampler = ConnectionSampler(url) if url else TreeMemorySampler(exclude_forks=True)
     available_before = meminfo_bytes()["MemAvailable"]
@@ -210,8 +240,8 @@ def measure(folder: Path, url: str | None, args: argparse.Namespace) -> dict[str
         bench.close()
         if isinstance(sampler, ConnectionSampler):
             sampler.close()
-    planned = {account: planned_requests(load_settings({}), assigned[account], today,
-                                         args.listings) for account in accounts}
+    planned = {account: planned_requests(settings, assigned[account], today, args.listings)
+               for account in accounts}
     interval = args.pacing * MEAN_JITTER
     overheads = [outcome.seconds - requests[outcome.account_id] * interval
                  for outcome in outcomes]
@@ -323,6 +353,112 @@ def derive(measured: dict[str, Any], schedule: Schedule, args: argparse.Namespac
     }
 
 
+# --- accounts of any size (issue 20): the planner's days, the queue, one machine -----------
+
+# Inputs of --sizes-only, measured by this benchmark's full run (README: Performance): the
+# fixed seconds of a run and the peak memory of one.
+MEASURED_OVERHEAD_SECONDS = 100.0
+MEASURED_RUN_MIB = 271.0
+MIX = {1000: 1, 10: 300}  # listings -> accounts: one property manager among small hosts
+
+
+def planned_days(settings: Settings, today: date, listings: int, days: int = 7) -> list[Any]:
+    """The daily plan of an account of `listings` listings over `days` days (sync/planner)."""
+    from airbnb_sync.sync.budget import daily_budget, max_run_requests
+    from airbnb_sync.sync.daily import what_if_listings
+    from airbnb_sync.sync.planner import plan_days
+
+    return plan_days(what_if_listings(listings), daily_budget(settings).plannable,
+                     RefreshPolicy.from_settings(settings), today, days,
+                     max_run=max_run_requests(settings))
+
+
+def mix_hours(day_runs: dict[int, list[list[int]]], mix: dict[int, int], slots: int,
+              interval: float, overhead: float) -> float:
+    """The longest day for `mix` (listings -> accounts) at `slots` slots, one run per account
+    at a time, the runs queued as the schedule orders them: by priority (the account's runs
+    that day, most first), then interleaved across accounts."""
+    longest = 0.0
+    for day in range(len(next(iter(day_runs.values())))):
+        per_account = [(account, day_runs[listings][day]) for account, listings in
+                       enumerate(listings for listings, count in mix.items()
+                                 for _ in range(count))]
+        depth = max(len(runs) for _, runs in per_account)
+        queue = [(account, runs[n] * interval + overhead, len(runs)) for n in range(depth)
+                 for account, runs in per_account if n < len(runs)]
+        queue.sort(key=lambda run: -run[2])  # stable: interleaved within a priority
+        longest = max(longest, queue_seconds([run[:2] for run in queue], slots, True))
+    return longest / 3600
+
+
+def sizes(settings: Settings, today: date, slots: int, hours: float, overhead: float,
+          run_mib: float, machine_mib: float) -> dict[str, Any]:
+    """For one machine of `slots` run slots: the largest account kept fresh daily, the
+    accounts of 10 listings it serves, and a mix of one 1,000-listing account and 300 of 10."""
+    interval = mean_interval = settings.min_request_interval * MEAN_JITTER
+    ideal = (settings.daily_ahead_weeks, settings.far_refresh_days)
+
+    def promise(listings: int) -> Any:
+        return planned_days(settings, today, listings, 1)[0].promise
+
+    def largest(keeps: Any) -> int:
+        low, high = 1, 100_000
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if keeps(promise(middle)) else (low, middle)
+        return low
+
+    fresh = largest(lambda p: p.near_fits and (p.ahead_weeks, p.rotation_days) == ideal)
+    near_daily = largest(lambda p: p.near_fits)
+
+    def account_day_hours(listings: int) -> float:
+        return max(plan.requests * interval + len(plan.runs) * overhead
+                   for plan in planned_days(settings, today, listings)) / 3600
+
+    def runs_of(listings: int) -> list[list[int]]:
+        return [[run.requests for run in plan.runs] for plan in planned_days(settings, today,
+                                                                             listings)]
+
+    day_runs = {listings: runs_of(listings) for listings in {10, *MIX}}
+    low, high = 1, 20_000
+    while high - low > 1:
+        middle = (low + high) // 2
+        fits = mix_hours(day_runs, {10: middle}, slots, interval, overhead) <= hours
+        low, high = (middle, high) if fits else (low, middle)
+    mixed = mix_hours(day_runs, MIX, slots, interval, overhead)
+    big = planned_days(settings, today, 1000)
+    return {
+        "pacing_seconds": settings.min_request_interval,
+        "mean_interval_seconds": mean_interval,
+        "slots": slots,
+        "overhead_per_run_seconds": overhead,
+        "memory_mib": {"per_run": run_mib, "slots": round(slots * run_mib),
+                       "reserved": sum(RESERVED_MIB.values()), "machine": machine_mib,
+                       "fits": slots * run_mib + sum(RESERVED_MIB.values()) <= machine_mib},
+        "largest_account_fresh_daily": {
+            "listings": fresh,
+            "meaning": f"near weeks (last week to {ideal[0]} ahead) daily and every week within "
+                       f"{ideal[1]} days, within the account's budget",
+            "its_day_run_hours": round(account_day_hours(fresh), 1)},
+        "largest_account_near_weeks_daily": {
+            "listings": near_daily,
+            "max_staleness_days": promise(near_daily).max_staleness_days,
+            "its_day_run_hours": round(account_day_hours(near_daily), 1)},
+        "accounts_of_10_listings": {
+            "accounts": low,
+            "requests_per_account_per_day": round(statistics.mean(
+                sum(runs) for runs in day_runs[10]), 1),
+            "runs_per_account_per_day": round(statistics.mean(
+                len(runs) for runs in day_runs[10]), 2)},
+        "mix": {"accounts": {str(listings): count for listings, count in MIX.items()},
+                "daily_sync_hours": round(mixed, 1), "fits": mixed <= hours,
+                "big_account": {"requests_per_day_max": max(plan.requests for plan in big),
+                                "runs_per_day_max": max(len(plan.runs) for plan in big),
+                                "max_staleness_days": big[0].promise.max_staleness_days,
+                                "its_day_run_hours": round(account_day_hours(1000), 1)}},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -345,19 +481,33 @@ def main() -> None:
                         help="the time the daily sync must fit in")
     parser.add_argument("--machine-mib", type=float, default=None,
                         help="memory of the machine derived for (default: this one's MemTotal)")
+    parser.add_argument("--sizes-only", action="store_true",
+                        help="only the accounts-of-any-size figures, from the daily plan and "
+                        "the run overhead and memory measured before (no runs)")
     add_sync_run_arguments(parser, executor=False)
     args = parser.parse_args()
     defaults = load_settings({})
     if args.real_pacing is None:
         args.real_pacing = defaults.min_request_interval
-    schedule = schedule_of(defaults, datetime.now(UTC).date(), args.listings)
+    args.today = datetime.now(UTC).date()
+    real = load_settings({"AIRBNB_SYNC_MIN_REQUEST_INTERVAL": str(args.real_pacing)})
+    machine_mib = args.machine_mib or mib(meminfo_bytes()["MemTotal"])
+    if args.sizes_only:
+        emit({"benchmark": "capacity", "setup": {"date": args.today.isoformat(),
+                                                 "inputs": "measured before (README)"},
+              "accounts_of_any_size": sizes(real, args.today, args.slots, args.hours,
+                                            MEASURED_OVERHEAD_SECONDS, MEASURED_RUN_MIB,
+                                            machine_mib)})
+        return
+    schedule = schedule_of(defaults, args.today, args.listings)
     log(f"capacity: {args.slots} concurrent runs of the schedule's "
-        f"{len(schedule.ranges)} ranges of {len(schedule.days)} days, round-robin")
+        f"{len(schedule.ranges)} ranges of {len(schedule.days)} days as runs started "
+        f"{args.today} serve them, round-robin")
     before = machine()
     measured = in_fresh_workspace(args, measure)
     emit({
         "benchmark": "capacity",
-        "setup": {"slots": args.slots, "profile": args.profile,
+        "setup": {"date": args.today.isoformat(), "slots": args.slots, "profile": args.profile,
                   "listings_per_account": args.listings,
                   "pacing_seconds": args.pacing, "pacing_jitter": f"+0..{DEFAULT_JITTER:.0%}",
                   "latency_ms": args.latency_ms, "warehouse": args.database,
@@ -371,6 +521,9 @@ def main() -> None:
             "first_sync_range": "..".join(day.isoformat() for day in schedule.first_sync),
         },
         "derived": derive(measured, schedule, args),
+        "accounts_of_any_size": sizes(real, args.today, args.slots, args.hours,
+                                      measured["overhead_per_run_seconds"]["mean"],
+                                      measured["peak_rss_per_run_mib"], machine_mib),
         "machine_before": before,
         "machine": machine(),  # the 1-minute load here is that of the runs' last minute
     })

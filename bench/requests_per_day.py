@@ -1,10 +1,12 @@
 """Requests per listing per day of the daily schedule, counted by the simulator itself.
 
 For each policy (the default tiers, and the earlier tool's "every week of the horizon,
-daily", which is AIRBNB_SYNC_FAR_REFRESH_DAYS=1), a fresh instance and warehouse see seven
-simulated days: each day the real `daily_insights_sync` schedule is ticked with Dagster's
-test API and every run it requests is executed through Dagster against the simulator, whose
-clock is set to that day. Prints one JSON object.
+daily", which is AIRBNB_SYNC_FAR_REFRESH_DAYS=1), a fresh instance and warehouse, with the
+account's listings stored (as after its first sync), see seven simulated days: each day the
+real `daily_insights_sync` schedule is ticked with Dagster's test API and every run it
+requests is executed through Dagster against the simulator, whose clock is set to that day.
+Each day's count is compared with the requests the daily plan (sync/planner.py) says it
+costs. Prints one JSON object.
 
     .venv/bin/python bench/requests_per_day.py [--listings 10] [--days 7]
 """
@@ -37,9 +39,11 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
     from airbnb_sync.cli.main import main as cli
     from airbnb_sync.core.settings import load_settings
     from airbnb_sync.defs.definitions import build_definitions
+    from airbnb_sync.defs.partitions import range_tags
     from airbnb_sync.defs.resources import WarehouseResource
     from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
     from airbnb_sync.simulator.config import DEFAULT_API_KEY
+    from airbnb_sync.sync.daily import account_schedules
 
     served = {ACCOUNT: [{"id": str(7_000_000 + i), "listing_name": f"Flat {i}"}
                         for i in range(listings)]}
@@ -64,8 +68,18 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
         schedule = defs.get_schedule_def("daily_insights_sync")
         warehouse = WarehouseResource(database_url=settings.database_url)
         instance = dg.DagsterInstance.get()
-        per_day, runs, operations = [], 0, {}
+        per_day, planned, runs, operations = [], [], 0, {}
         first_day = datetime.now(UTC).date()
+        # The account's listings, as any earlier sync leaves them: the schedule plans a
+        # known listing set (sync/planner.py) from the first day on. Not counted below.
+        simulator.configure(today=first_day)
+        week = first_day - timedelta(days=first_day.isoweekday() % 7)
+        seeded = job.execute_in_process(
+            instance=instance, tags=range_tags(ACCOUNT, week, week),
+            asset_selection=[dg.AssetKey("listings")],
+            run_config={"resources": {"clock": {"config": {"today": first_day.isoformat()}}}})
+        if not seeded.success:
+            raise SystemExit("could not store the benchmark account's listings")
         for day in (first_day + timedelta(days=i) for i in range(days)):
             simulator.configure(today=day)
             before = _requests(simulator)
@@ -74,6 +88,8 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
                     scheduled_execution_time=datetime.combine(day, time(5),
                                                               tzinfo=UTC)) as context:
                 tick = schedule.evaluate_tick(context)
+            (plan,) = account_schedules(settings, warehouse.engine(), [ACCOUNT], day, 1)
+            planned.append(plan.plans[0].requests)
             for request in tick.run_requests:
                 result = job.execute_in_process(
                     instance=instance, tags=request.tags, raise_on_error=False,
@@ -87,12 +103,15 @@ def simulate(listings: int, days: int, overrides: dict[str, str]) -> dict[str, A
                   file=sys.stderr)
         for operation, count in simulator.stats()["accounts"][ACCOUNT]["by_operation"].items():
             operations[operation] = count
+        operations["ListingsSectionQuery"] -= 1  # the listings stored before the first day
     total = sum(per_day)
     return {
         "requests": total,
         "requests_per_listing_per_day": round(total / listings / days, 2),
         "runs_per_day": round(runs / days, 2),
         "requests_by_day": per_day,
+        "planned_by_day": planned,
+        "as_planned": per_day == planned,
         "requests_by_operation": operations,
     }
 

@@ -97,6 +97,23 @@ def session_expiring_alert(account: str, label: str | None, expires_at: datetime
     }
 
 
+def behind_schedule_alert(account: str, label: str | None, reason: str,
+                          plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The account's day does not fit its budget, or its runs pile up: a person decides
+    (more budget, fewer listings per Airbnb account) before the figures go stale."""
+    name = f"{account} ({label})" if label else account
+    return {
+        "text": f"airbnb-sync: account {name} is behind schedule: {reason}",
+        "event": "behind_schedule",
+        "account": account,
+        "reason": reason,
+        "listings": plan.get("listings"),
+        "budget": plan.get("budget"),
+        "max_staleness_days": plan.get("max_staleness_days"),
+        "overdue_runs": plan.get("overdue_runs", 0),
+    }
+
+
 def deliver(webhook: str | None, alert: Mapping[str, Any], backoff_factor: float = 1.0) -> bool:
     """POST the alert, retrying transient failures; True when the receiver accepted it."""
     if webhook is None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airbnb_sync.cli import accounts, db, demo, export, simulator, status
+from airbnb_sync.cli import accounts, db, demo, export, plan, simulator, status
 from airbnb_sync.cli import report as report_command
 from airbnb_sync.cli import sync as sync_command
 from airbnb_sync.cli.common import (
@@ -42,6 +42,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "demo": demo.COMMAND,
     "export": export.COMMAND,
     "status": status.COMMAND,
+    "plan": plan.COMMAND,
     "report": report_command.COMMAND,
     "sync": sync_command.COMMAND,
 }

@@ -3,9 +3,10 @@
 Per account: the session's state, the last complete sync, the weeks of the reachable horizon
 that are missing or whose latest attempt failed (as the Dagster UI shows them), and the
 requests sent to Airbnb in the last 24 hours. Exit 1 when a person must act: an active
-account's session expired, or a partition has been failing for more than a day (its first
+account's session expired, a partition has been failing for more than a day (its first
 failure since it last succeeded is older than 24 h: Dagster's retries and the daily schedule
-had their chance).
+had their chance), or an account is behind schedule (not even its near weeks fit its daily
+request budget, or runs queued more than a day ago have not finished).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class AccountStatus:
     missing: list[date] = field(default_factory=list)
     failed: list[FailedWeek] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The day's plan against the budget (sync/daily.py), and runs left from earlier days.
+    schedule: dict[str, Any] = field(default_factory=dict)
+    behind: str | None = None
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         record = self.record
@@ -78,6 +82,8 @@ class AccountStatus:
                        "partitions": [f.as_dict() for f in self.failed]},
             "problems": self.problems,
             "session": session_details(record, now),
+            "schedule": {**self.schedule, "behind_schedule": self.behind is not None,
+                         "behind_reason": self.behind},
         }
 
 
@@ -118,8 +124,9 @@ def collect_status(settings: Settings, now: datetime,
                    only_account: str | None = None) -> StatusReport:
     """The accounts from the warehouse, their partitions' states from Dagster's instance."""
     from airbnb_sync.accounts.store import open_store
-    from airbnb_sync.defs.instance import horizon_weeks, partition_states
+    from airbnb_sync.defs.instance import horizon_weeks, overdue_runs_at, partition_states
     from airbnb_sync.defs.partitions import partition_key
+    from airbnb_sync.sync.daily import account_schedules, behind_reason
     from airbnb_sync.warehouse.installation import with_installation_first_week
     from airbnb_sync.warehouse.request_counts import requests_since
 
@@ -136,9 +143,21 @@ def collect_status(settings: Settings, now: datetime,
     key_of = {(record.account_id, week): partition_key(record.account_id, week)
               for record in records for week in weeks}
     states = partition_states(settings, ASSETS, list(key_of.values()))
+    active = [record.account_id for record in records if record.is_active]
+    schedules = {schedule.account_id: schedule for schedule in
+                 account_schedules(settings, store.engine, active, now.date(), 1)}
+    overdue = overdue_runs_at(settings.dagster_home, active, now - STALE_FAILURE)
     accounts = []
     for record in records:
         status = AccountStatus(record, requests_24h=counts.get(record.account_id, 0))
+        schedule = schedules.get(record.account_id)
+        if schedule is not None:
+            plan = schedule.as_dict()
+            status.schedule = {key: plan[key] for key in (
+                "listings", "budget", "budget_planned", "max_staleness_days")}
+            status.schedule["requests_planned_today"] = plan["requests_per_day"][0]
+            status.schedule["overdue_runs"] = overdue.get(record.account_id, 0)
+            status.behind = behind_reason(schedule, overdue.get(record.account_id, 0))
         for week in weeks:
             key = key_of[(record.account_id, week)]
             failures = {asset: states.failed[asset][key] for asset in ASSETS
@@ -162,6 +181,8 @@ def _problems(status: AccountStatus, now: datetime) -> list[str]:
     if not record.is_active:
         return []
     problems = []
+    if status.behind is not None:
+        problems.append(f"account {record.account_id}: behind schedule: {status.behind}")
     if record.auth_status == "expired":
         since = f" since {_when(record.auth_checked_at)}" if record.auth_checked_at else ""
         problems.append(
@@ -228,6 +249,14 @@ def render_text(report: StatusReport) -> str:
             if account.missing:
                 lines.append(f"  {account_id} missing: {_describe(account.missing)}")
             lines.append(f"  {account_id} session: {describe_session(account.record, report.now)}")
+            if account.schedule:
+                plan = account.schedule
+                listings = "unknown" if plan["listings"] is None else plan["listings"]
+                stale = plan["max_staleness_days"]
+                lines.append(f"  {account_id} plan: {listings} listings, "
+                             f"{plan['requests_planned_today']} of {plan['budget']} requests "
+                             "today" + (f", every week within {stale} days" if stale else "")
+                             + (" - BEHIND SCHEDULE" if account.behind else ""))
     if report.problems:
         lines.append("needs a person:")
         lines.extend(f"  {problem}" for problem in report.problems)

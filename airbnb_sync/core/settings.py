@@ -64,6 +64,12 @@ class Settings:
     session_keepalive: bool = True
     # A `session_expiring` alert goes out this many hours before a known session expiry.
     session_alert_hours: float = 24.0
+    # Requests an account may send per day (None: derived from the pacing, sync/budget.py).
+    daily_request_budget: int | None = None
+    # The share of the day's budget kept back for retries and first syncs of new listings.
+    budget_reserve: float = 0.15
+    # A run holds at most about this many minutes of requests (sync/planner.py splits).
+    max_run_minutes: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -115,6 +121,16 @@ def _positive_float(raw: str) -> float:
     if not value > 0:
         raise ValueError("must be greater than 0")
     return value
+
+
+def _fraction_below(high: float) -> Callable[[str], float]:
+    def convert(raw: str) -> float:
+        value = _finite_float(raw)
+        if not 0 <= value <= high:
+            raise ValueError(f"must be between 0 and {high:g}")
+        return value
+
+    return convert
 
 
 def _int_between(low: int, high: int) -> Callable[[str], int]:
@@ -308,4 +324,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                  "true/false, 1/0, yes/no"),
         session_alert_hours=_parse(env, "AIRBNB_SYNC_SESSION_ALERT_HOURS", 24.0,
                                    _non_negative_float, "hours >= 0"),
+        daily_request_budget=_parse(env, "AIRBNB_SYNC_DAILY_REQUEST_BUDGET", None,
+                                    _int_between(1, 10_000_000),
+                                    "an integer 1..10000000 (requests per account and day)"),
+        budget_reserve=_parse(env, "AIRBNB_SYNC_BUDGET_RESERVE", 0.15, _fraction_below(0.9),
+                              "a fraction 0..0.9 of the daily budget (0.15 = 15 %)"),
+        max_run_minutes=_parse(env, "AIRBNB_SYNC_MAX_RUN_MINUTES", 60, _int_between(1, 1440),
+                               "an integer 1..1440 (minutes of requests one run may hold)"),
     )

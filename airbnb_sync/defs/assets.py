@@ -16,7 +16,11 @@ import dagster as dg
 import pandas as pd
 
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import decode_partition_keys, run_totals_label
+from airbnb_sync.defs.partitions import (
+    decode_partition_keys,
+    listings_of_tags,
+    run_totals_label,
+)
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.defs.step_process import die_with_run_process
@@ -27,6 +31,7 @@ from airbnb_sync.sync.tables import (
     SyncFailed,
     TableSync,
     conversion_sync,
+    limit_listings,
     listing_ids_by_account,
     run_table,
     visibility_sync,
@@ -145,8 +150,11 @@ def build_sync_assets(settings: Settings,
                                log=context.log, run_id=context.run_id)
 
     def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame) -> ListingIds:
+        """The stored listings of the run's weeks, limited to the run's listings when its
+        tags name some (one shard of a big account's day)."""
         with failures_as_dagster(context, retries):
-            return listing_ids_by_account(listings, list(weeks_of(context)))
+            stored = listing_ids_by_account(listings, list(weeks_of(context)))
+            return limit_listings(stored, listings_of_tags(context.run.tags))
 
     @dg.asset(**_options("listings", partitions_def, description=(
         "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "

@@ -21,6 +21,7 @@ from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, Wa
 from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import (
     build_accounts_sensor,
+    build_behind_schedule_alerts,
     build_failure_alerts,
     build_session_expiry_alerts,
 )
@@ -60,7 +61,8 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) 
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
         schedules=[build_daily_schedule(settings)],
         sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
-                 build_report_automation_sensor(), build_session_expiry_alerts(settings)],
+                 build_report_automation_sensor(), build_session_expiry_alerts(settings),
+                 build_behind_schedule_alerts(settings)],
         resources={
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(

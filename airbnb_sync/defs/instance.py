@@ -52,6 +52,32 @@ def remove_account_partition(dagster_home: Path, account_id: str) -> None:
             instance.delete_dynamic_partition(ACCOUNTS.name, account_id)
 
 
+UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+              DagsterRunStatus.STARTED]
+
+
+def overdue_runs(instance: DagsterInstance, account_ids: Iterable[str],
+                 created_before: datetime) -> dict[str, int]:
+    """Account -> its sync runs created before `created_before` that have not finished: a
+    day's runs still waiting when the next day's come means the account's queue grows."""
+    from airbnb_sync.defs.schedules import ACCOUNT_TAG
+
+    counts = {}
+    for account_id in account_ids:
+        runs = instance.get_run_records(RunsFilter(
+            tags={ACCOUNT_TAG: account_id}, statuses=UNFINISHED,
+            created_before=created_before), limit=1000)
+        if runs:
+            counts[account_id] = len(runs)
+    return counts
+
+
+def overdue_runs_at(dagster_home: Path, account_ids: Iterable[str],
+                    created_before: datetime) -> dict[str, int]:
+    with _instance(dagster_home) as instance:
+        return overdue_runs(instance, account_ids, created_before)
+
+
 def horizon_weeks(settings: Settings, now: datetime) -> list[date]:
     """Weeks Airbnb serves today that are also partitions of the grid."""
     grid = {date.fromisoformat(key) for key in

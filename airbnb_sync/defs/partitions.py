@@ -7,7 +7,7 @@ what one backfill run fetches in one go.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from dagster import (
@@ -25,6 +25,8 @@ WEEK = "week"
 WEEK_FORMAT = "%Y-%m-%d"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# A run of some of an account's listings: their ids, comma-separated (sync/planner.py).
+LISTINGS_TAG = "airbnb_sync/listings"
 
 # Host user ids, added and removed at runtime by the accounts sensor.
 ACCOUNTS = DynamicPartitionsDefinition(name="accounts")
@@ -82,6 +84,19 @@ def range_tags(account_id: str, first_week: date, last_week: date) -> dict[str, 
         RANGE_START_TAG: partition_key(account_id, first_week),
         RANGE_END_TAG: partition_key(account_id, last_week),
     }
+
+
+def listings_of_tags(tags: Mapping[str, str]) -> frozenset[str] | None:
+    """The listings a run is limited to (LISTINGS_TAG), None for all of them."""
+    raw = tags.get(LISTINGS_TAG)
+    if raw is None:
+        return None
+    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(listing for listing in ids if not listing.isdigit())
+    if bad or not ids:
+        raise ValueError(f"run tag {LISTINGS_TAG}={raw[:80]!r} must list listing ids (digits), "
+                         "comma-separated")
+    return ids
 
 
 def decode_partition_keys(

@@ -3,27 +3,45 @@ and expired sessions (what to tell them is `admin.alerts`)."""
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
 from airbnb_sync.accounts.session_times import expiring_soon
 from airbnb_sync.accounts.store import AccountError, AccountRecord
 from airbnb_sync.admin.alerts import (
     FailedRun,
+    behind_schedule_alert,
     deliver,
     run_failed_alert,
     session_expired_alert,
     session_expiring_alert,
 )
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import ACCOUNTS, RANGE_END_TAG, RANGE_START_TAG
+from airbnb_sync.defs.partitions import ACCOUNTS, LISTINGS_TAG, RANGE_END_TAG, RANGE_START_TAG
 from airbnb_sync.defs.resources import SyncClock, WarehouseResource
-from airbnb_sync.defs.schedules import ACCOUNT_TAG, SYNC_TARGET, sync_request
-from airbnb_sync.sync.refresh import RefreshPolicy
+from airbnb_sync.defs.schedules import (
+    ACCOUNT_TAG,
+    PRIORITY_TAG,
+    SYNC_TARGET,
+    TIER_TAG,
+    sync_request,
+)
+from airbnb_sync.sync.budget import max_run_requests
+from airbnb_sync.sync.daily import account_schedules, behind_reason
+from airbnb_sync.sync.planner import FIRST_SYNC, listing_order, shard_runs
+from airbnb_sync.sync.refresh import RefreshPolicy, weeks_of
+from airbnb_sync.warehouse.inventory import accounts_with_metrics, current_listings
 
 SENSOR_INTERVAL_SECONDS = 30
+LISTINGS_ASSET = "listings"
+# A first sync's figures wait for the daily runs in the queue (higher priorities go first).
+FIRST_SYNC_PRIORITY = -1000
+SHARDS_MARKER = ":figures"
+# A day's plan changes once a day; an hour is soon enough to see a queue grow.
+SCHEDULE_SENSOR_INTERVAL_SECONDS = 3600
 # Expiries are known hours ahead: a look every 10 minutes is soon enough.
 EXPIRY_SENSOR_INTERVAL_SECONDS = 600
 
@@ -39,6 +57,62 @@ def _needs_first_sync(account: AccountRecord) -> bool:
     """Active, never synced, and with a session that Airbnb has not refused."""
     return (account.is_active and account.last_sync_at is None
             and account.auth_status != "expired")
+
+
+def _first_sync_listings(settings: Settings, accounts: list[AccountRecord], requested: set[str],
+                         today: date, log: Any) -> list[dg.RunRequest]:
+    """Stage 1 of a first sync: the account's listings over the first sync's weeks (one
+    request), so that stage 2 knows how many listings to split into runs."""
+    policy = RefreshPolicy.from_settings(settings)
+    runs = []
+    for account in accounts:
+        marker = _first_sync_marker(account, settings.dry_run)
+        if marker in requested or not _needs_first_sync(account):
+            continue
+        weeks = policy.first_sync_range(today, settings.first_sync_weeks)
+        runs.append(sync_request(account.account_id, weeks, f"first-sync:{marker}", "first_sync",
+                                 assets=[LISTINGS_ASSET]))
+        requested.add(marker)
+        log.info(f"first sync of account {account.account_id}: its listings over weeks "
+                 f"{weeks[0]} through {weeks[1]}, then their figures in runs of bounded length")
+    return runs
+
+
+def _first_sync_shards(settings: Settings, engine: sa.Engine, accounts: list[AccountRecord],
+                       requested: set[str], today: date, log: Any) -> list[dg.RunRequest]:
+    """Stage 2 of a first sync, once its listings are stored: every listing's figures over
+    the first sync's weeks, in runs of at most AIRBNB_SYNC_MAX_RUN_MINUTES of requests
+    (queued after the daily runs: `dagster/priority`). Accounts with figures stored already
+    (a first sync from before the stages) get none."""
+    waiting = [account for account in accounts
+               if _first_sync_marker(account, settings.dry_run) in requested
+               and _first_sync_marker(account, settings.dry_run) + SHARDS_MARKER not in requested
+               and account.is_active and account.auth_status != "expired"]
+    if not waiting:
+        return []
+    ids = [account.account_id for account in waiting]
+    stored = current_listings(engine, ids, today)
+    synced = accounts_with_metrics(engine, ids)
+    policy = RefreshPolicy.from_settings(settings)
+    runs = []
+    for account in waiting:
+        listings = stored.get(account.account_id)
+        if not listings or account.account_id in synced:
+            continue
+        first, last = policy.first_sync_range(today, settings.first_sync_weeks)
+        weeks = weeks_of((first, last))
+        marker = _first_sync_marker(account, settings.dry_run) + SHARDS_MARKER
+        shards = shard_runs(FIRST_SYNC, weeks, listing_order(listings),
+                            max_run_requests(settings))
+        for index, shard in enumerate(shards):
+            runs.append(sync_request(
+                account.account_id, (first, last), f"first-sync:{marker}:{index}", "first_sync",
+                {LISTINGS_TAG: ",".join(shard.listing_ids), TIER_TAG: FIRST_SYNC,
+                 PRIORITY_TAG: str(FIRST_SYNC_PRIORITY)}))
+        requested.add(marker)
+        log.info(f"first sync of account {account.account_id}: {len(listings)} listings in "
+                 f"{len(shards)} runs, {sum(s.requests for s in shards)} requests")
+    return runs
 
 
 def build_accounts_sensor(settings: Settings) -> dg.SensorDefinition:
@@ -58,21 +132,14 @@ def build_accounts_sensor(settings: Settings) -> dg.SensorDefinition:
             partition_requests.append(ACCOUNTS.build_delete_request(sorted(registered - wanted)))
 
         requested = set(json.loads(context.cursor)) if context.cursor else set()
-        policy = RefreshPolicy.from_settings(settings)
         today = clock.now().date()
-        runs = []
-        for account in accounts:
-            marker = _first_sync_marker(account, settings.dry_run)
-            if marker in requested or not _needs_first_sync(account):
-                continue
-            weeks = policy.first_sync_range(today, settings.first_sync_weeks)
-            runs.append(sync_request(account.account_id, weeks, f"first-sync:{marker}",
-                                     "first_sync"))
-            requested.add(marker)
-            context.log.info(f"first sync of account {account.account_id}: weeks {weeks[0]} "
-                             f"through {weeks[1]}")
+        runs = [*_first_sync_listings(settings, accounts, requested, today, context.log),
+                *_first_sync_shards(settings, warehouse.engine(), accounts, requested, today,
+                                    context.log)]
         # Forget markers of accounts that are gone, so the cursor does not grow forever.
-        current = {_first_sync_marker(account, settings.dry_run) for account in accounts}
+        current = {marker for account in accounts for marker in (
+            _first_sync_marker(account, settings.dry_run),
+            _first_sync_marker(account, settings.dry_run) + SHARDS_MARKER)}
         cursor = json.dumps(sorted(requested & current))
         skip = None if runs or partition_requests else "no new or removed accounts"
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=partition_requests,
@@ -191,3 +258,44 @@ def build_session_expiry_alerts(settings: Settings) -> dg.SensorDefinition:
                              f"{settings.session_alert_hours:g} hours")
 
     return session_expiry_alerts
+
+
+def build_behind_schedule_alerts(settings: Settings) -> dg.SensorDefinition:
+    from airbnb_sync.defs.instance import overdue_runs
+
+    @dg.sensor(name="behind_schedule_alerts",
+               minimum_interval_seconds=SCHEDULE_SENSOR_INTERVAL_SECONDS,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Posts a behind_schedule alert to AIRBNB_SYNC_ALERT_WEBHOOK, once a "
+                           "day per account, when an account's day does not fit its request "
+                           "budget or its runs from an earlier day have not finished.")
+    def behind_schedule_alerts(context: dg.SensorEvaluationContext,
+                               warehouse: WarehouseResource, clock: SyncClock) -> dg.SkipReason:
+        now = clock.now()
+        records = [account for account in warehouse.accounts(settings).list()
+                   if account.is_active]
+        ids = [account.account_id for account in records]
+        labels = {account.account_id: account.label for account in records}
+        overdue = overdue_runs(context.instance, ids, now - timedelta(days=1))
+        # The cursor holds "account@day" of the alerts sent: once a day while it lasts.
+        sent = set(json.loads(context.cursor)) if context.cursor else set()
+        today = now.date().isoformat()
+        behind = []
+        for schedule in account_schedules(settings, warehouse.engine(), ids, now.date(), 1):
+            account_id = schedule.account_id or ""
+            reason = behind_reason(schedule, overdue.get(account_id, 0))
+            if reason is None:
+                continue
+            behind.append(account_id)
+            marker = f"{account_id}@{today}"
+            if marker not in sent:
+                plan = {**schedule.as_dict(), "overdue_runs": overdue.get(account_id, 0)}
+                deliver(settings.alert_webhook, behind_schedule_alert(
+                    account_id, labels.get(account_id), reason, plan))
+                sent.add(marker)
+        context.update_cursor(json.dumps(sorted(m for m in sent if m.endswith(today))))
+        if behind:
+            return dg.SkipReason(f"behind schedule: {', '.join(behind)}")
+        return dg.SkipReason("every account's day fits its budget")
+
+    return behind_schedule_alerts

@@ -182,7 +182,10 @@ class HostApi:
 
     def listings_of(self, config: SimulatorConfig, account_id: str) -> tuple[SimListing, ...]:
         fixed = config.accounts.get(account_id)
-        return fixed if fixed is not None else tuple(data.listings_for(account_id))
+        if fixed is not None:
+            return fixed
+        return data.listings_for(account_id, config.listings_for.get(account_id,
+                                                                     config.listings))
 
     def answer(self, call: Call, account_id: str | None, now: float) -> Answer:
         config = self.state.config

@@ -35,6 +35,16 @@ def _account_count(text: str) -> tuple[str, int]:
     return account, int(count)
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -93,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept the previous _aat for G more requests after a rotation")
     parser.add_argument("--cookie-max-age", type=int, default=None, metavar="SECONDS",
                         help="give rotated cookies Max-Age and Expires attributes")
+    parser.add_argument("--listings", type=_count, default=None, metavar="N",
+                        help="every host not in --accounts has N synthetic listings "
+                             "(default: 1 to 8, fixed by the account id)")
+    parser.add_argument("--listings-for", action="append", type=_account_count, default=[],
+                        metavar="ACCOUNT=N", help="this host has N synthetic listings")
     parser.add_argument("--print-curl", metavar="ACCOUNT_ID",
                         help="print a sample browser 'Copy as cURL' of this host and exit")
     return parser
@@ -115,7 +130,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         expire_after_for=dict(args.expire_after_for), auth_error_status=args.auth_error_status,
         failing_listings=frozenset(args.failing_listing),
         rotate_every=args.rotate_every, rotate_grace=args.rotate_grace,
-        cookie_max_age=args.cookie_max_age,
+        cookie_max_age=args.cookie_max_age, listings=args.listings,
+        listings_for=dict(args.listings_for),
     )
 
 

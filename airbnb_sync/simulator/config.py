@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation
-from airbnb_sync.simulator.data import SimListing, thumbnail_url_for
+from airbnb_sync.simulator.data import SimListing, listings_for, thumbnail_url_for
 
 DEFAULT_API_KEY = "sim-api-key"
 # Fixed when the server starts: changing them at run time would need a new socket.
@@ -26,6 +26,8 @@ FAULT_RATES = ("fault_rate", "error_rate", "malformed_rate", "truncate_rate", "d
 # What a fault_script may ask for, per request ("" or None: answer normally).
 SCRIPTED_FAULTS = ("throttle", "error", "malformed", "truncated", "drift")
 _DIGITS = re.compile(r"^[0-9]{1,30}$")
+# The largest synthetic host: well past any real property manager's account.
+MAX_SYNTHETIC_LISTINGS = 100_000
 
 Accounts = Mapping[str, tuple[SimListing, ...]]
 
@@ -42,6 +44,9 @@ class SimulatorConfig:
     - hashes: the persisted-query hash of each operation (operation name -> sha256).
     - accounts: fixed hosts and listings (account id -> listings); other hosts get
       synthetic listings (data.listings_for).
+    - listings: how many synthetic listings every other host has (None: 1 to 8, fixed by
+      the account id); listings_for: the same per account (account id -> count), for
+      accounts of any size (an accounts file entry may give `"listings": 200`).
     - today: the simulator's today (None: the real UTC day at each request).
       Offsets count from anchor = today - anchor_lag_days + anchor_shift_days.
     - horizon_days: days before and after today that are served; other days are omitted.
@@ -98,6 +103,8 @@ class SimulatorConfig:
     rotate_every: int | None = None
     rotate_grace: int = 0
     cookie_max_age: int | None = None
+    listings: int | None = None
+    listings_for: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -109,6 +116,9 @@ class SimulatorConfig:
         set_(self, "failing_listings", frozenset(str(x) for x in self.failing_listings))
         set_(self, "fault_script", _fault_script(self.fault_script))
         set_(self, "expire_after_for", _expire_after_for(self.expire_after_for))
+        set_(self, "listings_for", _listing_counts(self.listings_for))
+        _require(self.listings is None or 0 <= self.listings <= MAX_SYNTHETIC_LISTINGS,
+                 f"listings must be 0..{MAX_SYNTHETIC_LISTINGS}, got {self.listings}")
         for name in FAULT_RATES:
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:
@@ -201,6 +211,18 @@ def _expire_after_for(value: Any) -> dict[str, int]:
     return counts
 
 
+def _listing_counts(value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ValueError("listings_for must map account ids to listing counts")
+    counts = {str(account): count for account, count in value.items()}
+    for account, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) \
+                or not 0 <= count <= MAX_SYNTHETIC_LISTINGS:
+            raise ValueError(f"listings_for[{account!r}] must be an integer 0.."
+                             f"{MAX_SYNTHETIC_LISTINGS}, got {count!r}")
+    return counts
+
+
 def _hashes(value: Mapping[str, str], complete: bool = True) -> dict[str, str]:
     names = {operation.value for operation in Operation}
     result = {str(k): str(v) for k, v in value.items()}
@@ -245,7 +267,8 @@ def _listing(item: Any, where: str) -> SimListing:
 
 def parse_accounts(document: Any) -> dict[str, tuple[SimListing, ...]]:
     """{"accounts": [{"account_id": "...", "listings": [{"id", "listing_name",
-    "internal_name"}]}]} -> account id -> listings."""
+    "internal_name"}]}]} -> account id -> listings; `"listings": N` gives the host N
+    synthetic listings."""
     if not isinstance(document, Mapping) or not isinstance(document.get("accounts"), list):
         raise ValueError('the accounts file must be a JSON object {"accounts": [...]}')
     accounts: dict[str, tuple[SimListing, ...]] = {}
@@ -257,8 +280,15 @@ def parse_accounts(document: Any) -> dict[str, tuple[SimListing, ...]]:
         if not _DIGITS.match(account_id):
             raise ValueError(f"{where}: account_id must be digits, got {account_id!r}")
         listings = entry.get("listings")
+        if isinstance(listings, int) and not isinstance(listings, bool):
+            if not 0 <= listings <= MAX_SYNTHETIC_LISTINGS:
+                raise ValueError(f"{where}: a listing count must be 0..{MAX_SYNTHETIC_LISTINGS}"
+                                 f", got {listings}")
+            accounts[account_id] = listings_for(account_id, listings)
+            continue
         if not isinstance(listings, Iterable) or isinstance(listings, str | Mapping):
-            raise ValueError(f"{where}: listings must be a list")
+            raise ValueError(f"{where}: listings must be a list, or a count of synthetic "
+                             "listings")
         accounts[account_id] = tuple(_listing(item, f"{where}.listings")
                                      for item in listings)
     return accounts

@@ -15,6 +15,7 @@ About 3-12 % of a listing's days carry no data (Airbnb shows "-"): None here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -87,11 +88,14 @@ def listing_count(account_id: str) -> int:
     return MIN_LISTINGS + int(unit("listings", account_id) * span)
 
 
-def listings_for(account_id: str) -> list[SimListing]:
-    """The synthetic listings of a host (ignores any --accounts file; see config.py)."""
+@functools.lru_cache(maxsize=64)
+def listings_for(account_id: str, count: int | None = None) -> tuple[SimListing, ...]:
+    """The synthetic listings of a host: `count` of them, or 1 to 8 fixed by the account id
+    (ignores any --accounts file; see config.py). The first listings of a host are the same
+    whatever the count, so a host that grows keeps its listings."""
     listings: list[SimListing] = []
     seen: set[str] = set()
-    for index in range(listing_count(account_id)):
+    for index in range(listing_count(account_id) if count is None else count):
         salt = 0
         while True:
             number = _LISTING_ID_LOW + stable_int("listing-id", account_id, index,
@@ -115,7 +119,7 @@ def listings_for(account_id: str) -> list[SimListing]:
             thumbnail_url=thumbnail_url_for(listing_id),
             summary=f"{name}: a simulated listing of host {account_id} for airbnb-sync.",
         ))
-    return listings
+    return tuple(listings)
 
 
 # --- the daily model -------------------------------------------------------------------------

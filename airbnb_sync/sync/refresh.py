@@ -96,6 +96,11 @@ class RefreshPolicy:
                              f"{self.first_week}: set it to a Sunday before {today}")
         return servable[0], servable[-1]
 
+    def servable_offsets(self, offsets: range, today: date) -> list[date]:
+        """The weeks at these offsets from the current week that a run may ask for today."""
+        current = week_start_of(today)
+        return self._servable([current + offset * ONE_WEEK for offset in offsets], today)
+
     def _horizon(self, today: date) -> Horizon:
         return reachable_horizon(today, self.lookahead_weeks, self.horizon_days,
                                  ahead_days=self.horizon_days)

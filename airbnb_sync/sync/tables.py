@@ -130,6 +130,16 @@ def listing_ids_by_account(listings: pd.DataFrame,
     return {account: by_account[account] for account in accounts}
 
 
+def limit_listings(listing_ids: Mapping[str, list[str]],
+                   wanted: frozenset[str] | None) -> dict[str, list[str]]:
+    """The stored listings a run is limited to (a run of some listings, sync/planner.py);
+    a planned listing that is no longer stored (Airbnb dropped it) is left out."""
+    if wanted is None:
+        return dict(listing_ids)
+    return {account: [listing for listing in ids if listing in wanted]
+            for account, ids in listing_ids.items()}
+
+
 def missing_per_listing(listing_ids: Mapping[str, list[str]], date_column: str,
                         days_per_week: int) -> Completeness:
     """A completeness rule: every stored listing has a row for each of the first

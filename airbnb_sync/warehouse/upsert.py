@@ -96,7 +96,7 @@ def read_latest(engine: sa.Engine, table_name: str,
     """The newest snapshot of the given accounts' weeks (listings: their rows), as a frame
     typed like the Pandera schemas (`frames.to_frame`)."""
     table = metric_table(table_name)
-    view = _latest_view(table_name)
+    view = latest_view(table_name)
     source = table if view is None else view
     key = [source.c[name] for name in key_columns(table)]
     records: list[dict[str, Any]] = []
@@ -114,7 +114,7 @@ def read_latest(engine: sa.Engine, table_name: str,
 
 
 @functools.cache
-def _latest_view(table_name: str) -> sa.Table | None:
+def latest_view(table_name: str) -> sa.Table | None:
     """The table's "newest snapshot" view as a Table (so PostgreSQL maps it into the
     schema like the tables), None for tables without snapshots."""
     views = [view for view, (source, _key) in LATEST_VIEWS.items() if source == table_name]

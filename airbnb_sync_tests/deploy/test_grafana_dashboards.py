@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,7 @@ class Deployment:
     reader_urls: dict[str, str]  # data source uid -> URL as the read-only role
     accounts: list[str]
     listings: list[str]
+    owner_urls: dict[str, str] = field(default_factory=dict)  # "warehouse"/"dagster" -> URL
 
 
 def _psql_variables(sql: str, variables: dict[str, str]) -> str:
@@ -228,7 +229,7 @@ def _deploy(stack: ExitStack, database: str, reader_first: bool = True) -> Deplo
                    .set(username=reader, password=password)
                    .render_as_string(hide_password=False)
                    for uid, database in DATASOURCE_DATABASES.items()}
-    return Deployment(reader_urls, [ACCOUNT], [LOFT, CABIN])
+    return Deployment(reader_urls, [ACCOUNT], [LOFT, CABIN], dict(urls))
 
 
 @pytest.fixture(params=SERVER_DATABASES)
@@ -416,3 +417,42 @@ def test_large_objects_are_refused_where_a_superuser_set_up_the_reader(
     if not setup_was_superuser:
         pytest.skip("this server's test role is no superuser: it cannot revoke lo_from_bytea")
     assert "permission denied" in _refused(url, "SELECT lo_from_bytea(0, 'x')", prelude=OFF)
+
+
+@pytest.mark.postgres
+def test_the_behind_schedule_panel_names_the_accounts_behind(deployment: Deployment) -> None:
+    """An account whose daily runs say its plan does not fit, and one with a run queued for
+    more than a day, are behind; the account with a finished run on schedule is not."""
+    from dagster import DagsterRun, DagsterRunStatus
+    from dagster_postgres.run_storage import PostgresRunStorage
+
+    over_budget, piling_up, fine = "9223372036854775002", "9223372036854775003", \
+        deployment.accounts[0]
+    storage = PostgresRunStorage(postgres_url=deployment.owner_urls["dagster"])
+    queued = str(uuid.uuid4())
+    for run_id, status, tags in (
+            (str(uuid.uuid4()), DagsterRunStatus.SUCCESS,
+             {"airbnb_sync/account": over_budget, "airbnb_sync/behind_schedule": "true",
+              "airbnb_sync/max_staleness_days": "71"}),
+            (queued, DagsterRunStatus.STARTED, {"airbnb_sync/account": piling_up,
+                                                "airbnb_sync/behind_schedule": "false"})):
+        storage.add_run(DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=status,
+                                   tags=tags))
+    storage.dispose()
+    owner = sa.create_engine(deployment.owner_urls["dagster"])
+    with owner.begin() as connection:
+        connection.execute(sa.text("UPDATE runs SET create_timestamp = create_timestamp - "
+                                   "interval '2 days' WHERE run_id = :run_id"),
+                           {"run_id": queued})
+    owner.dispose()
+    board = json.loads((GRAFANA / "dashboards" / "operations.json").read_text())
+    (panel,) = [panel for panel in board["panels"] if panel["title"] == "Behind schedule"]
+    sql = expand_macros(panel["targets"][0]["rawSql"],
+                        {"account": [over_budget, piling_up, fine]}, datetime.now(UTC))
+    reader = sa.create_engine(deployment.reader_urls[panel["datasource"]["uid"]])
+    with reader.connect() as connection:
+        rows = {row[0]: row[1:] for row in connection.execute(sa.text(sql))}
+    reader.dispose()
+    assert rows[over_budget][0] is True and rows[over_budget][1] == "71"
+    assert rows[piling_up][0] is True and rows[piling_up][3] == 1
+    assert rows[fine][0] is False
