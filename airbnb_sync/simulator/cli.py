@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept the previous _aat for G more requests after a rotation")
     parser.add_argument("--cookie-max-age", type=int, default=None, metavar="SECONDS",
                         help="give rotated cookies Max-Age and Expires attributes")
+    parser.add_argument("--set-cookie", action="append", default=[], metavar="HEADER",
+                        help="send this Set-Cookie header value with every authenticated "
+                             "answer (repeatable): odd or hostile cookies for keep-alive")
     parser.add_argument("--print-curl", metavar="ACCOUNT_ID",
                         help="print a sample browser 'Copy as cURL' of this host and exit")
     return parser
@@ -115,7 +118,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         expire_after_for=dict(args.expire_after_for), auth_error_status=args.auth_error_status,
         failing_listings=frozenset(args.failing_listing),
         rotate_every=args.rotate_every, rotate_grace=args.rotate_grace,
-        cookie_max_age=args.cookie_max_age,
+        cookie_max_age=args.cookie_max_age, set_cookies=tuple(args.set_cookie),
     )
 
 

@@ -67,6 +67,8 @@ class SimulatorConfig:
       (None: never); rotate_grace: requests the previous `_aat` is still accepted for;
       cookie_max_age: Max-Age (and Expires) of the rotated cookie, in seconds (None: none).
       See rotation.py.
+    - set_cookies: raw `Set-Cookie` header values sent with every authenticated answer,
+      as they are (hostile or odd ones included): what keep-alive must withstand.
     """
 
     host: str = "127.0.0.1"
@@ -98,6 +100,7 @@ class SimulatorConfig:
     rotate_every: int | None = None
     rotate_grace: int = 0
     cookie_max_age: int | None = None
+    set_cookies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -109,6 +112,7 @@ class SimulatorConfig:
         set_(self, "failing_listings", frozenset(str(x) for x in self.failing_listings))
         set_(self, "fault_script", _fault_script(self.fault_script))
         set_(self, "expire_after_for", _expire_after_for(self.expire_after_for))
+        set_(self, "set_cookies", _set_cookies(self.set_cookies))
         for name in FAULT_RATES:
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:
@@ -188,6 +192,21 @@ def _fault_script(value: Any) -> tuple[str | None, ...]:
         raise ValueError(f"fault_script has unknown fault(s) {unknown}; known: "
                          f"{', '.join(SCRIPTED_FAULTS)} (or null for a normal answer)")
     return script
+
+
+def _set_cookies(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable) \
+            or not all(isinstance(item, str) for item in value):
+        raise ValueError("set_cookies must be a list of Set-Cookie header values")
+    headers = tuple(value)
+    for header in headers:
+        try:
+            header.encode("latin-1")  # what an HTTP header can carry
+        except UnicodeEncodeError:
+            raise ValueError("set_cookies: a header value must be Latin-1 text") from None
+        if "\r" in header or "\n" in header:
+            raise ValueError("set_cookies: a header value cannot hold a line break")
+    return headers
 
 
 def _expire_after_for(value: Any) -> dict[str, int]:
