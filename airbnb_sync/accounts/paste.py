@@ -235,9 +235,12 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
     except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
         raise PasteError("the HAR file is nested too deeply to be a browser's export: save the "
                          "Network tab as HAR again") from None
-    except ValueError:  # not JSON, or a number longer than Python reads (4300 digits)
+    except json.JSONDecodeError:
         raise PasteError("the HAR file is not valid JSON (truncated?): save it again from the "
                          "Network tab") from None
+    except ValueError:  # a number longer than Python reads (4300 digits)
+        raise PasteError("the HAR file holds a number too long to be a browser's export: save "
+                         "the Network tab as HAR again") from None
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):

@@ -86,13 +86,23 @@ def _parse_json_cookies(text: str) -> dict[str, str]:
     except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
         raise InvalidCookie("the cookie's JSON is nested too deeply to be a cookie export: give "
                             "the Cookie header, or a list of {name, value} objects") from None
+    except ValueError:  # a number longer than Python reads (4300 digits)
+        raise InvalidCookie("the cookie's JSON holds a number too long to be a cookie export: "
+                            "give the Cookie header") from None
     if isinstance(data, dict):
         return {str(k): str(v) for k, v in data.items()}
-    cookies = {}
+    if not isinstance(data, list):
+        raise InvalidCookie("a JSON cookie export must be a list of {name, value} objects")
+    cookies: dict[str, str] = {}
     for item in data:
         if not isinstance(item, dict) or "name" not in item or "value" not in item:
             raise InvalidCookie("a JSON cookie export must be a list of {name, value} objects")
-        cookies[str(item["name"])] = str(item["value"])
+        name, value = str(item["name"]), str(item["value"])
+        if name in AUTH_COOKIES and cookies.get(name, value) != value:
+            raise ConflictingCookie(
+                f"the cookie export gives {name} twice, with different values: export the "
+                "cookies of airbnb.com again")
+        cookies[name] = value
     return cookies
 
 
