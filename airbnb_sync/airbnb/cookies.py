@@ -125,19 +125,23 @@ def value_problem(value: str) -> str | None:
 
 def refused_cookies(account_id: str, cookies: Mapping[str, str]) -> dict[str, str]:
     """Name -> why, for each authentication cookie of `cookies` that may not be stored for
-    `account_id`. A `_user_attributes` naming another user (or none) refuses them all: they
-    are another session, and an account's identity never changes."""
+    `account_id`. A `_user_attributes` that does not name `account_id` (another user, none,
+    or a value that cannot be read) refuses them all: they may be another session, and an
+    account's identity never changes."""
     refused = {name: f"{name} {problem}" for name, value in auth_cookies(cookies).items()
                if (problem := value_problem(value)) is not None}
-    if "_user_attributes" in cookies and "_user_attributes" not in refused:
-        try:
-            owner = user_id({"_user_attributes": cookies["_user_attributes"]})
-        except InvalidCookie:
-            owner = None
-        if owner != account_id:
-            why = ("_user_attributes names another user" if owner is not None
-                   else "_user_attributes names no user")
-            refused = {name: why for name in auth_cookies(cookies)}
+    if "_user_attributes" in cookies:
+        why = refused.get("_user_attributes")
+        if why is None:
+            try:
+                owner = user_id({"_user_attributes": cookies["_user_attributes"]})
+            except InvalidCookie:
+                owner = None
+            if owner != account_id:
+                why = ("_user_attributes names another user" if owner is not None
+                       else "_user_attributes names no user")
+        if why is not None:
+            refused = {name: refused.get(name, why) for name in auth_cookies(cookies)}
     return refused
 
 

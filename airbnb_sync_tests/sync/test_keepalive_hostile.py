@@ -80,6 +80,9 @@ CASES: dict[str, Case] = {
     "_user_attributes of another user": Case(
         (f"_user_attributes={_attributes(OTHER)}; Path=/",
          f"_aat={VALID}; Path=/"), None, hidden=(VALID,)),
+    "_user_attributes that cannot be read, with a new _aat": Case(
+        (f"_user_attributes={'%7B' * 2000}; Path=/", f"_aat={VALID}; Path=/"), None,
+        hidden=(VALID,)),
     "_user_attributes nested too deeply": Case(
         (f"_user_attributes={NESTED}; Path=/",), None),
     "_user_attributes naming no user": Case(
