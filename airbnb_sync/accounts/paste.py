@@ -4,7 +4,10 @@ Nothing here executes anything: a curl command is only split into words, a HAR i
 parsed as JSON. What a paste yields is the account id (from `_user_attributes`), the
 authentication cookies and nothing else, the User-Agent, X-Client-Version and the
 X-Airbnb-API-Key. Every error is one line that says what to copy instead; error texts never
-repeat a value from the paste.
+repeat a value from the paste. Everything is checked here, before the caller opens (or
+creates) a warehouse or a key: the address (domains.is_airbnb_host), the shape of a HAR, each
+cookie (cookies.refused_cookies, the rule keep-alive applies to Airbnb's Set-Cookie too) and
+each expiry.
 """
 
 from __future__ import annotations
@@ -18,15 +21,20 @@ from typing import Any
 from urllib.parse import urlparse
 
 from airbnb_sync.airbnb.cookies import (
+    AUTH_COOKIES,
     REQUIRED_COOKIES,
+    ConflictingCookie,
     InvalidCookie,
     auth_cookies,
+    cookie_expiry,
     parse_cookie_text,
+    refused_cookies,
     user_id,
 )
+from airbnb_sync.airbnb.domains import is_airbnb_host
 
 API_PATH = "/api/v3/"
-_AIRBNB_HOST = re.compile(r"(^|\.)airbnb\.[a-z.]+$")
+_ACCOUNT_ID = re.compile(r"[0-9]{1,20}")
 # curl options whose next word is their value; any other option is a flag.
 _OPTIONS_WITH_VALUE = frozenset({
     "-H", "--header", "-b", "--cookie", "-A", "--user-agent", "-d", "--data", "--data-raw",
@@ -224,10 +232,17 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
         raise PasteError("this is a curl command, not a HAR file: give it with --from-curl")
     try:
         document = json.loads(text)
+    except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
+        raise PasteError("the HAR file is nested too deeply to be a browser's export: save the "
+                         "Network tab as HAR again") from None
     except json.JSONDecodeError:
         raise PasteError("the HAR file is not valid JSON (truncated?): save it again from the "
                          "Network tab") from None
-    entries = document.get("log", {}).get("entries") if isinstance(document, dict) else None
+    except ValueError:  # a number longer than Python reads (4300 digits)
+        raise PasteError("the HAR file holds a number too long to be a browser's export: save "
+                         "the Network tab as HAR again") from None
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise PasteError("the file is not a HAR export (no log.entries): save the Network tab "
                          "as HAR")
@@ -236,11 +251,18 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
     if not api:
         raise PasteError("the HAR holds no request to /api/v3/: open the Insights page with the "
                          "Network tab recording, then save the HAR again")
-    newest = max(api, key=_started)
+    # Other sites' /api/v3/ requests may be newer (an embedded widget, an extension).
+    airbnb = [entry for entry in api
+              if _is_airbnb(str(_request_of(entry).get("url", "")), extra_hosts)]
+    if not airbnb:
+        raise PasteError(f"the HAR holds no request to Airbnb's {API_PATH} (its /api/v3/ "
+                         f"requests go to other hosts): {_HOW_TO_COPY}, or save the HAR of the "
+                         "Insights page")
+    newest = max(airbnb, key=_started)
     request = _request_of(newest)
     headers = [(str(h.get("name", "")).strip().lower(), str(h.get("value", "")).strip())
-               for h in request.get("headers", []) if isinstance(h, dict)]
-    har_cookies = [c for c in request.get("cookies", []) if isinstance(c, dict)]
+               for h in _list_of(request, "headers") if isinstance(h, dict)]
+    har_cookies = [c for c in _list_of(request, "cookies") if isinstance(c, dict)]
     if not any(name == "cookie" for name, _ in headers) and har_cookies:
         headers.append(("cookie", "; ".join(f"{c.get('name')}={c.get('value')}"
                                             for c in har_cookies)))
@@ -257,22 +279,42 @@ def _request_of(entry: dict[str, Any]) -> dict[str, Any]:
     return request if isinstance(request, dict) else {}
 
 
+def _list_of(request: dict[str, Any], key: str) -> list[Any]:
+    value = request.get(key, [])
+    if not isinstance(value, list):
+        raise PasteError(f"the HAR's request has {key} that are not a list, as no browser "
+                         "writes them: save the Network tab as HAR again")
+    return value
+
+
 def _started(entry: dict[str, Any]) -> datetime:
     try:
         started = datetime.fromisoformat(str(entry.get("startedDateTime", "")))
-    except ValueError:
+        # In UTC, so that entries compare; a time outside the calendar there sorts first.
+        return (started if started.tzinfo else started.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return datetime.min.replace(tzinfo=UTC)
-    return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
 def _har_expiries(cookies: list[dict[str, Any]]) -> dict[str, datetime]:
+    """The expiry the HAR tells of each cookie, clamped like keep-alive's; a browser writes
+    none for session cookies, and an unreadable one is left unknown. A time that does not
+    exist in UTC (year 1 at +14:00) is no browser's: refused."""
     expires: dict[str, datetime] = {}
+    now = datetime.now(UTC)
     for cookie in cookies:
         try:
             when = datetime.fromisoformat(str(cookie.get("expires") or ""))
         except ValueError:
             continue
-        expires[str(cookie.get("name"))] = when if when.tzinfo else when.replace(tzinfo=UTC)
+        name = str(cookie.get("name"))
+        if name not in AUTH_COOKIES:
+            continue
+        utc = cookie_expiry(when, now)
+        if utc is None:
+            raise PasteError(f"the HAR gives the cookie {name} an expiry outside the calendar, "
+                             "as no browser writes it: save the Network tab as HAR again")
+        expires[name] = utc
     return expires
 
 
@@ -287,10 +329,16 @@ def _session(request: _Request, extra_hosts: tuple[str, ...],
     if missing:
         raise PasteError(f"the paste has no session cookies ({', '.join(missing)} missing): "
                          "copy a request made while logged in as the host, with its cookies")
-    account_id = user_id(cookies)
-    if account_id is None or not account_id.isdigit():
-        raise PasteError("the paste's _user_attributes cookie names no user id: copy a request "
-                         "made while logged in as the host")
+    try:
+        account_id = user_id(cookies)
+    except InvalidCookie as exc:
+        raise PasteError(str(exc)) from None
+    if account_id is None or not _ACCOUNT_ID.fullmatch(account_id):
+        raise PasteError("the paste's _user_attributes cookie names no user id (1 to 20 digits): "
+                         "copy a request made while logged in as the host")
+    for problem in refused_cookies(account_id, cookies).values():
+        raise PasteError(f"the paste's cookie {problem}: copy the request again from the "
+                         "browser, unchanged")
     found = {name: value for name, value in request.headers
              if name in ("user-agent", "x-client-version", "x-airbnb-api-key")}
     return PastedSession(
@@ -301,10 +349,22 @@ def _session(request: _Request, extra_hosts: tuple[str, ...],
     )
 
 
+def _is_airbnb(url: str, extra_hosts: tuple[str, ...]) -> bool:
+    """The address is on one of Airbnb's domains (domains.py), or on the configured
+    AIRBNB_BASE_URL's host (the simulator, a proxy)."""
+    try:
+        host = (urlparse(url).hostname or "").lower()
+    except ValueError:  # an address urllib cannot read (a bad port, brackets)
+        return False
+    return is_airbnb_host(host) or (bool(host) and host in extra_hosts)
+
+
 def _check_url(url: str | None, extra_hosts: tuple[str, ...]) -> None:
-    parsed = urlparse(url or "")
-    host = (parsed.hostname or "").lower()
-    if not (_AIRBNB_HOST.search(host) or host in extra_hosts) or API_PATH not in parsed.path:
+    try:
+        path = urlparse(url or "").path
+    except ValueError:
+        path = ""
+    if not _is_airbnb(url or "", extra_hosts) or API_PATH not in path:
         raise PasteError(f"the paste is not a request to Airbnb's {API_PATH} (its address is "
                          f"another host or path): {_HOW_TO_COPY}")
 
@@ -317,6 +377,8 @@ def _cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
             continue
         try:
             kept = auth_cookies(parse_cookie_text(value))
+        except ConflictingCookie as exc:
+            raise PasteError(str(exc)) from None
         except InvalidCookie:
             continue
         for cookie, cookie_value in kept.items():

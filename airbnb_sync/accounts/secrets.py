@@ -55,6 +55,21 @@ def secret_keys(settings: Settings, engine: sa.Engine) -> tuple[str, ...]:
     return _read_or_create_key_file(key_file_path(settings), engine)
 
 
+def set_aside_key_file(settings: Settings) -> tuple[Path, MultiFernet] | None:
+    """The SQLite key file and its keys when AIRBNB_SYNC_SECRET_KEY is set, which sets the
+    file aside: the accounts stored before the variable was set are encrypted with it. None
+    when there is no such file, or it holds no usable key."""
+    if not settings.secret_keys or not settings.is_sqlite:
+        return None
+    path = key_file_path(settings)
+    try:
+        text = path.read_text(encoding="ascii")
+        keys = tuple(k.strip() for k in text.replace("\n", ",").split(",") if k.strip())
+        return path, build_cipher(keys)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, MissingSecretKey):
+        return None
+
+
 def cipher_for(settings: Settings, engine: sa.Engine) -> MultiFernet:
     return build_cipher(secret_keys(settings, engine))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,16 +22,24 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken, MultiFernet
 
-from airbnb_sync.accounts.secrets import KEY_VARIABLE, cipher_for
+from airbnb_sync.accounts.secrets import (
+    KEY_VARIABLE,
+    cipher_for,
+    key_file_path,
+    set_aside_key_file,
+)
 from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.cookies import (
     REQUIRED_COOKIES,
     InvalidCookie,
     auth_cookies,
+    cookie_expiry,
     cookie_header,
+    refused_cookies,
     session_cookies_for,
 )
 from airbnb_sync.core.settings import Settings
+from airbnb_sync.core.text import shown
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, create_warehouse_engine
 from airbnb_sync.warehouse.tables import (
     accounts,
@@ -40,6 +49,8 @@ from airbnb_sync.warehouse.tables import (
     request_pacing,
     visibility_metrics,
 )
+
+logger = logging.getLogger(__name__)
 
 AuthStatus = Literal["ok", "expired", "unknown"]
 AUTH_STATUSES: tuple[str, ...] = ("ok", "expired", "unknown")
@@ -77,6 +88,10 @@ class AccountUnavailable(AccountError):
 
 class CredentialsUnreadable(AccountError):
     """The stored token cannot be decrypted with the configured keys."""
+
+
+class AnotherKey(InvalidAccountInput):
+    """Storing under the configured key would split the accounts across two keys."""
 
 
 # --- validation -------------------------------------------------------------------------
@@ -138,19 +153,13 @@ def validate_label(label: str) -> str | None:
 
 
 def validate_cookies(account_id: str, cookie_text: str) -> dict[str, str]:
-    """The authentication cookies of `cookie_text`, which must belong to `account_id`."""
+    """The authentication cookies of `cookie_text`, which must belong to `account_id`; each
+    value passes the rule keep-alive applies to Airbnb's Set-Cookie too (a value a Cookie
+    header cannot carry would only fail later, at the first request)."""
     try:
-        cookies = session_cookies_for(account_id, cookie_text)
+        return session_cookies_for(account_id, cookie_text)
     except InvalidCookie as exc:
         raise InvalidAccountInput(str(exc)) from None
-    for name, value in cookies.items():
-        # A value a Cookie header cannot carry would only fail later, at the first request.
-        if not value or not _printable_ascii(value) or ";" in value or " " in value:
-            raise InvalidAccountInput(
-                f"the cookie {name} is empty or has characters a Cookie header cannot carry: "
-                "copy the Cookie header again, unchanged"
-            )
-    return cookies
 
 
 def validate_account_input(account_id: str, *, cookie_text: str | None = None,
@@ -181,7 +190,15 @@ def validate_api_key(api_key: str) -> str:
 
 
 def _expiry_texts(expires: Mapping[str, datetime] | None) -> dict[str, str]:
-    return {name: when.astimezone(UTC).isoformat() for name, when in (expires or {}).items()}
+    """ISO texts in UTC, clamped like a browser's (cookies.cookie_expiry); a time outside the
+    calendar is left unknown."""
+    now = datetime.now(UTC)
+    texts = {}
+    for name, when in (expires or {}).items():
+        utc = cookie_expiry(when, now)
+        if utc is not None:
+            texts[name] = utc.isoformat()
+    return texts
 
 
 def _printable_ascii(text: str) -> bool:
@@ -190,7 +207,7 @@ def _printable_ascii(text: str) -> bool:
 
 def _shown(value: str) -> str:
     """Echo a bad identifier back, shortened and with control characters escaped."""
-    return repr(value if len(value) <= 60 else value[:57] + "...")
+    return shown(value)
 
 
 # --- records ----------------------------------------------------------------------------
@@ -311,12 +328,18 @@ class AccountStore:
     """
 
     def __init__(self, engine: sa.Engine, cipher: MultiFernet,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 key_source: str = KEY_VARIABLE,
+                 set_aside: SetAsideKeys | None = None) -> None:
         self.engine = engine
         # Writes take SQLite's write lock up front, so read-then-write never hits SQLITE_BUSY.
         self._writer = engine.execution_options(**{SQLITE_IMMEDIATE: True})
         self._cipher = cipher
         self._now = now
+        # Where the keys come from, for messages; and keys the installation has but the
+        # configuration set aside (the SQLite key file, when AIRBNB_SYNC_SECRET_KEY is set).
+        self._key_source = key_source
+        self._set_aside = set_aside
 
     def __repr__(self) -> str:
         return f"AccountStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -388,6 +411,7 @@ class AccountStore:
                 ).one_or_none()
                 if existing is not None:
                     raise _exists(account_id, existing.deleted_at is not None)
+                self._refuse_another_key(connection, account_id, replacing=False)
                 connection.execute(accounts.insert().values(
                     account_id=account_id, credentials=self._encrypt(credentials),
                     is_active=True, auth_status="unknown", created_at=now, updated_at=now,
@@ -423,6 +447,8 @@ class AccountStore:
             values["label"] = validate_label(label)
         self.get(account_id)  # unknown accounts fail before any decryption
         if cookies is not None or version is not None or agent is not None:
+            with self.engine.connect() as connection:
+                self._refuse_another_key(connection, account_id, replacing=True)
             if cookies is not None and version is not None and agent is not None:
                 # Everything is replaced: works even if the old token can no longer be read.
                 credentials = _Credentials(cookies, version, agent, key, _expiry_texts(expires))
@@ -455,8 +481,18 @@ class AccountStore:
         The caller holds the account's lease, so no other sync writes meanwhile; but a person
         may have stored a fresh paste during the run: if the stored cookies are no longer
         `started_with`, theirs win and nothing is written. True when stored.
+
+        The rotated cookies pass the paste's rule once more (cookies.refused_cookies): one
+        that fails it is not stored (logged by name), and a `_user_attributes` of another
+        user stores none of them.
         """
         validate_account_id(account_id)
+        refused = refused_cookies(account_id, auth_cookies(rotated))
+        for name, why in refused.items():
+            logger.warning("account %s: the rotated %s is not stored (%s)", account_id, name,
+                           why)
+        rotated = {name: value for name, value in auth_cookies(rotated).items()
+                   if name not in refused}
         with self._writer.begin() as connection:
             token = connection.execute(
                 sa.select(accounts.c.credentials).where(accounts.c.account_id == account_id)
@@ -469,8 +505,9 @@ class AccountStore:
                 return False
             if old.cookies != dict(started_with):
                 return False
-            cookies = {**old.cookies, **auth_cookies(dict(rotated))}
-            known = {**old.expires, **_expiry_texts(expires)}
+            cookies = {**old.cookies, **rotated}
+            known = {**old.expires, **_expiry_texts(
+                {name: when for name, when in expires.items() if name not in refused})}
             credentials = _Credentials(cookies, old.x_client_version, old.user_agent,
                                        old.api_key, known)
             now = self._now()
@@ -525,6 +562,35 @@ class AccountStore:
 
     # internals
 
+    def _refuse_another_key(self, connection: sa.Connection, account_id: str, *,
+                            replacing: bool) -> None:
+        """Never store credentials under keys that read none of the stored accounts: the
+        accounts would be split across two keys, each set readable only where its key is
+        configured (the demo hosts without the variable, the new host with it).
+
+        One way back stays open: when no key this installation knows reads any stored
+        account (their key is lost), replacing an account's whole session is how each is
+        recovered, as the decryption error says."""
+        rows = connection.execute(sa.select(accounts.c.account_id, accounts.c.credentials)
+                                  ).all()
+        if not rows or any(_reads(self._cipher, row.credentials) for row in rows):
+            return
+        aside = self._set_aside
+        if aside is not None and any(_reads(aside.cipher, row.credentials) for row in rows):
+            raise AnotherKey(
+                f"{KEY_VARIABLE} is not the key of the {len(rows)} account(s) already stored, "
+                f"which use the key file {aside.path}: storing account {account_id} under it "
+                "would split the accounts across two keys. Unset "
+                f"{KEY_VARIABLE} to go on with the key file (or set it to that file's key); "
+                "nothing was stored")
+        if replacing:
+            return
+        raise AnotherKey(
+            f"{self._key_source} cannot decrypt any of the {len(rows)} account(s) already "
+            f"stored: storing account {account_id} under it would split the accounts across "
+            f"two keys. Set {KEY_VARIABLE} to the key they were stored with (to change keys, "
+            "give NEW,OLD and run `airbnb-sync accounts rotate-key`); nothing was stored")
+
     def _update(self, account_id: str, **values: Any) -> None:
         validate_account_id(account_id)
         with self._writer.begin() as connection:
@@ -549,6 +615,22 @@ class AccountStore:
 
     def _encrypt(self, credentials: _Credentials) -> str:
         return self._cipher.encrypt(credentials.to_json().encode()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class SetAsideKeys:
+    """Keys of the installation that the configuration does not use, and where they are."""
+
+    path: str
+    cipher: MultiFernet = field(repr=False)
+
+
+def _reads(cipher: MultiFernet, token: str) -> bool:
+    try:
+        cipher.decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _not_found(account_id: str) -> AccountNotFound:
@@ -576,8 +658,8 @@ def _unreadable(account_id: str) -> CredentialsUnreadable:
     return CredentialsUnreadable(
         f"the credentials of account {account_id} cannot be decrypted with the configured keys: "
         f"{KEY_VARIABLE} (or <DAGSTER_HOME>/secret.key for SQLite) must include the key they "
-        f"were encrypted with; otherwise store a fresh session with `airbnb-sync accounts update "
-        f"{account_id} --cookie-file FILE --x-client-version V --user-agent UA`"
+        f"were encrypted with; if that key is lost, store a fresh session: `airbnb-sync accounts "
+        f"update {account_id} --from-curl -` and paste the browser's Copy as cURL (bash)"
     )
 
 
@@ -588,4 +670,8 @@ def open_store(settings: Settings) -> AccountStore:
     engine = create_warehouse_engine(settings.database_url)  # connects only when used
     cipher = cipher_for(settings, engine)  # fail on a missing key before changing the database
     upgrade_to_head(engine)
-    return AccountStore(engine, cipher)
+    source = KEY_VARIABLE if settings.secret_keys else f"the key file {key_file_path(settings)}"
+    aside = set_aside_key_file(settings)
+    return AccountStore(engine, cipher, key_source=source,
+                        set_aside=None if aside is None else SetAsideKeys(str(aside[0]),
+                                                                          aside[1]))

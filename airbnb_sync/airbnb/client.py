@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import secrets
 import string
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from airbnb_sync.airbnb.cookies import auth_cookies, cookie_header, session_cookies_for
+from airbnb_sync.airbnb.domains import is_airbnb_host
 from airbnb_sync.airbnb.errors import (
     AirbnbError,
     AirbnbUnavailable,
@@ -73,7 +73,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # paused by backoff.factor * n and paced like any request, cannot amount to abuse.
 BROKEN_BODY_RETRIES = 2
 
-_REAL_AIRBNB_HOST = re.compile(r"(^|\.)airbnb\.[a-z.]+$")
 _API_KEY_WORDS = ("api key", "api_key", "apikey", "invalid_key")
 
 
@@ -115,7 +114,7 @@ class Backoff:
 
 
 def is_real_airbnb(base_url: str) -> bool:
-    return bool(_REAL_AIRBNB_HOST.search(urlparse(base_url).hostname or ""))
+    return is_airbnb_host(urlparse(base_url).hostname or "")
 
 
 def new_request_id() -> str:
@@ -235,7 +234,8 @@ class AirbnbClient:
                                                            stats=stats)
         self._backoff = backoff or Backoff()
         self._cookies = dict(session.cookies)
-        self.session_changes = SessionChanges(started_with=dict(session.cookies))
+        self.session_changes = SessionChanges(session.account_id,
+                                              started_with=dict(session.cookies))
         self._http = self._http_session(session, self._backoff)
         self._auth_failed = False
 

@@ -2,13 +2,21 @@
 
 Only the cookies Airbnb uses for authentication are ever stored or sent; analytics and
 tracking cookies a browser export contains are dropped on the way in.
+
+One validator (`refused_cookies`, `cookie_expiry`) decides what may be stored, whether the
+cookies come from a person's paste or from Airbnb's `Set-Cookie` (keep-alive): a paste with a
+refused cookie is refused whole, a refused `Set-Cookie` is ignored and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
+
+from airbnb_sync.core.text import SHOWN_LIMIT, escaped
 
 AUTH_COOKIES: tuple[str, ...] = (
     "_airbed_session_id",
@@ -23,10 +31,19 @@ AUTH_COOKIES: tuple[str, ...] = (
 )
 # Without these two Airbnb cannot tell who is asking; the others vary between sessions.
 REQUIRED_COOKIES: tuple[str, ...] = ("_aat", "_user_attributes")
+# Browsers keep at most 4096 bytes per cookie (name, value and attributes): a longer value
+# is not a browser's, whoever sends it.
+MAX_COOKIE_VALUE = 4096
+# Browsers cap a cookie's lifetime at 400 days, however far Max-Age or Expires points.
+MAX_COOKIE_LIFETIME = timedelta(days=400)
 
 
 class InvalidCookie(ValueError):
     """The cookie text cannot authenticate the account it was given for."""
+
+
+class ConflictingCookie(InvalidCookie):
+    """One Cookie header gives an authentication cookie twice, with different values."""
 
 
 def parse_cookie_text(text: str) -> dict[str, str]:
@@ -48,7 +65,13 @@ def parse_cookie_text(text: str) -> dict[str, str]:
         name, sep, value = part.strip().partition("=")
         if not sep:
             continue
-        cookies[name.strip()] = value.strip()
+        name, value = name.strip(), value.strip()
+        if name in AUTH_COOKIES and cookies.get(name, value) != value:
+            # Which one would Airbnb read? Keeping either could store the wrong session.
+            raise ConflictingCookie(
+                f"the Cookie header gives {name} twice, with different values: copy the "
+                "request again from the browser, unchanged")
+        cookies[name] = value
     if not cookies:
         raise InvalidCookie("no name=value pairs found: expected a Cookie header like 'a=1; b=2'")
     return cookies
@@ -63,18 +86,80 @@ def _parse_json_cookies(text: str) -> dict[str, str]:
     except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
         raise InvalidCookie("the cookie's JSON is nested too deeply to be a cookie export: give "
                             "the Cookie header, or a list of {name, value} objects") from None
+    except ValueError:  # a number longer than Python reads (4300 digits)
+        raise InvalidCookie("the cookie's JSON holds a number too long to be a cookie export: "
+                            "give the Cookie header") from None
     if isinstance(data, dict):
         return {str(k): str(v) for k, v in data.items()}
-    cookies = {}
+    if not isinstance(data, list):
+        raise InvalidCookie("a JSON cookie export must be a list of {name, value} objects")
+    cookies: dict[str, str] = {}
     for item in data:
         if not isinstance(item, dict) or "name" not in item or "value" not in item:
             raise InvalidCookie("a JSON cookie export must be a list of {name, value} objects")
-        cookies[str(item["name"])] = str(item["value"])
+        name, value = str(item["name"]), str(item["value"])
+        if name in AUTH_COOKIES and cookies.get(name, value) != value:
+            raise ConflictingCookie(
+                f"the cookie export gives {name} twice, with different values: export the "
+                "cookies of airbnb.com again")
+        cookies[name] = value
     return cookies
 
 
-def auth_cookies(cookies: dict[str, str]) -> dict[str, str]:
+def auth_cookies(cookies: Mapping[str, str]) -> dict[str, str]:
     return {name: cookies[name] for name in AUTH_COOKIES if name in cookies}
+
+
+def value_problem(value: str) -> str | None:
+    """Why a cookie value cannot be stored and sent in a Cookie header, None when it can.
+    The reason never repeats the value."""
+    if not value:
+        return "is empty"
+    if len(value) > MAX_COOKIE_VALUE:
+        return f"is longer than {MAX_COOKIE_VALUE} characters"
+    if not all("!" <= char <= "~" for char in value) or ";" in value:
+        return ("has characters a Cookie header cannot carry (spaces, control characters, "
+                "non-ASCII or ';')")
+    return None
+
+
+def refused_cookies(account_id: str, cookies: Mapping[str, str]) -> dict[str, str]:
+    """Name -> why, for each authentication cookie of `cookies` that may not be stored for
+    `account_id`. A `_user_attributes` that does not name `account_id` (another user, none,
+    or a value that cannot be read) refuses them all: they may be another session, and an
+    account's identity never changes."""
+    refused = {name: f"{name} {problem}" for name, value in auth_cookies(cookies).items()
+               if (problem := value_problem(value)) is not None}
+    if "_user_attributes" in cookies:
+        why = refused.get("_user_attributes")
+        if why is None:
+            try:
+                owner = user_id({"_user_attributes": cookies["_user_attributes"]})
+            except InvalidCookie:
+                owner = None
+            if owner != account_id:
+                why = ("_user_attributes names another user" if owner is not None
+                       else "_user_attributes names no user")
+        if why is not None:
+            refused = {name: refused.get(name, why) for name in auth_cookies(cookies)}
+    return refused
+
+
+def cookie_expiry(when: datetime | float, now: datetime) -> datetime | None:
+    """A cookie's expiry (a time, or a Unix timestamp) in UTC, clamped to at most
+    MAX_COOKIE_LIFETIME after `now` as browsers do; None when it is no time at all (before
+    year 1 or after 9999 once in UTC). A naive time is UTC."""
+    latest = now.astimezone(UTC) + MAX_COOKIE_LIFETIME
+    try:
+        if isinstance(when, datetime):
+            utc = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+        else:
+            if when != when:  # NaN
+                return None
+            utc = datetime.fromtimestamp(min(when, latest.timestamp()), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return min(utc, latest)
 
 
 def user_id(cookies: dict[str, str]) -> str | None:
@@ -111,7 +196,8 @@ def cookie_header(cookies: dict[str, str]) -> str:
 
 
 def session_cookies_for(account_id: str, text: str) -> dict[str, str]:
-    """Parse `text`, keep the authentication cookies, and check they belong to `account_id`."""
+    """Parse `text`, keep the authentication cookies, and check they belong to `account_id`
+    and that each may be stored (`refused_cookies`)."""
     cookies = auth_cookies(parse_cookie_text(text))
     missing = [name for name in REQUIRED_COOKIES if name not in cookies]
     if missing:
@@ -119,13 +205,18 @@ def session_cookies_for(account_id: str, text: str) -> dict[str, str]:
             f"the cookie lacks {', '.join(missing)}: copy the whole Cookie header of a request "
             "to airbnb.com/api/v3/ while logged in as the host"
         )
+    for name, value in cookies.items():
+        if (problem := value_problem(value)) is not None:
+            raise InvalidCookie(f"the cookie {name} {problem}: copy the Cookie header again, "
+                                "unchanged")
     owner = user_id(cookies)
     if owner is None:
         raise InvalidCookie("_user_attributes carries no user id (id_str): the cookie is not "
                             "from a logged-in session")
     if owner != account_id:
         raise InvalidCookie(
-            f"the cookie belongs to Airbnb user {owner}, not to account {account_id}: log in as "
-            "that host, or register the account under the id the cookie belongs to"
+            f"the cookie belongs to Airbnb user {escaped(owner[:SHOWN_LIMIT])}, not to account "
+            f"{escaped(account_id[:SHOWN_LIMIT])}: log in as that host, or register the "
+            "account under the id the cookie belongs to"
         )
     return cookies

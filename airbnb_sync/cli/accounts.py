@@ -26,6 +26,7 @@ from airbnb_sync.cli.common import (
 )
 from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
+from airbnb_sync.core.text import SHOWN_LIMIT, escaped
 
 if TYPE_CHECKING:
     from airbnb_sync.accounts.paste import PastedSession
@@ -117,23 +118,29 @@ def _detail_arguments(parser: argparse.ArgumentParser, clearable: bool = False) 
 
 def _read_cookie_text(source: str, option: str = "--cookie-file",
                       limit: int = MAX_COOKIE_BYTES) -> str:
+    """The text of a file or of stdin (`-`), read the same way: at most `limit` bytes, which
+    must be UTF-8 (a byte-order mark is dropped)."""
+    where = "stdin" if source == "-" else escaped(source)
     if source == "-":
-        text = _read_stdin(option, limit)
+        data = _read_stdin(option, limit)
     else:
         try:
-            with open(source, encoding="utf-8") as handle:
-                text = handle.read(limit + 1)
+            with open(source, "rb") as handle:
+                data = handle.read(limit + 1)
         except OSError as exc:
-            raise BadInput(f"cannot read {option} {source}: {exc.strerror or exc}; give a "
+            raise BadInput(f"cannot read {option} {where}: {exc.strerror or exc}; give a "
                            "file holding what the browser copied, or - to read it from "
                            "stdin") from None
-        except UnicodeDecodeError:
-            raise BadInput(f"{option} {source} is not UTF-8 text: save what the browser copied "
-                           "as plain text") from None
-    if len(text) > limit:
-        raise BadInput(f"{option} {source} is larger than {limit} bytes: give only one request "
+    if len(data) > limit:
+        raise BadInput(f"{option} {where} is larger than {limit} bytes: give only one request "
                        "(a HAR of the Insights page alone is much smaller)")
-    return text
+    if isinstance(data, str):  # a text stream without bytes beneath (tests, embedding)
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput(f"{option} {where} is not UTF-8 text: save or pipe what the browser "
+                       "copied as plain text") from None
 
 
 def _read_paste(args: argparse.Namespace, settings: Settings) -> PastedSession | None:
@@ -159,8 +166,8 @@ def _read_paste(args: argparse.Namespace, settings: Settings) -> PastedSession |
 def _paste_account(paste: PastedSession, account_id: str | None) -> str:
     if account_id is not None and account_id != paste.account_id:
         raise BadInput(f"the paste belongs to Airbnb user {paste.account_id}, not to account "
-                       f"{account_id}: log in to Airbnb as that host and copy again, or drop "
-                       "--account-id")
+                       f"{escaped(account_id[:SHOWN_LIMIT])}: log in to Airbnb as that host and "
+                       "copy again, or drop --account-id")
     return paste.account_id
 
 
@@ -171,16 +178,18 @@ def _required(value: str | None, option: str, header: str) -> str:
     return value
 
 
-def _read_stdin(option: str, limit: int) -> str:
-    """The cookie or paste piped in; Python leaves sys.stdin None when the process has no stdin."""
+def _read_stdin(option: str, limit: int) -> bytes | str:
+    """The cookie or paste piped in, as bytes (decoded like a file's by the caller); Python
+    leaves sys.stdin None when the process has no stdin."""
     if sys.stdin is None or sys.stdin.closed:
         raise BadInput(f"{option} - reads from stdin, but stdin is closed: pipe the text in, or "
                        "give a file")
+    stream = getattr(sys.stdin, "buffer", None)
     try:
-        return sys.stdin.read(limit + 1)
+        return (stream if stream is not None else sys.stdin).read(limit + 1)
     except UnicodeDecodeError:
-        raise BadInput(f"{option} - got bytes that are not UTF-8 text on stdin: pipe it as plain "
-                       "text") from None
+        raise BadInput(f"{option} stdin is not UTF-8 text: pipe what the browser copied as "
+                       "plain text") from None
     except OSError as exc:
         raise BadInput(f"{option} - cannot read stdin ({exc.strerror or exc}): pipe the text in, "
                        "or give a file") from None

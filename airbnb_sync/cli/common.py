@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from airbnb_sync.core.settings import Settings, SettingsError
+from airbnb_sync.core.text import escaped
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -99,7 +100,9 @@ def report_error(exc: Exception) -> int | None:
         code, message = EXIT_FAILED, f"cannot use the warehouse: {reason}"
     else:
         return None
-    print(f"error: {message}", file=sys.stderr)
+    # Ids, paths and arguments come from outside: a line break or a terminal escape in one
+    # must neither split the line nor act on the terminal.
+    print(f"error: {escaped(message)}", file=sys.stderr)
     return code
 
 

@@ -37,6 +37,8 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # Each becomes its own Set-Cookie header line (a dict holds one per name).
+    set_cookies: list[str] = field(default_factory=list)
     truncate: bool = False
     fault: str | None = None
     # For the request log: what was asked and what a fault changed.
@@ -218,7 +220,8 @@ class HostApi:
             set_cookie = verdict.set_cookie
         answer = self._answer(call, config, account_id, request, now)
         if set_cookie is not None:
-            answer.headers["Set-Cookie"] = set_cookie
+            answer.set_cookies.append(set_cookie)
+        answer.set_cookies.extend(config.set_cookies)
         if request is not None:
             answer.listing_id = request.listing_id
         return answer

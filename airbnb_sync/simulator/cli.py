@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: 1 to 8, fixed by the account id)")
     parser.add_argument("--listings-for", action="append", type=_account_count, default=[],
                         metavar="ACCOUNT=N", help="this host has N synthetic listings")
+    parser.add_argument("--set-cookie", action="append", default=[], metavar="HEADER",
+                        help="send this Set-Cookie header value with every authenticated "
+                             "answer (repeatable): odd or hostile cookies for keep-alive")
     parser.add_argument("--print-curl", metavar="ACCOUNT_ID",
                         help="print a sample browser 'Copy as cURL' of this host and exit")
     return parser
@@ -131,7 +134,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         failing_listings=frozenset(args.failing_listing),
         rotate_every=args.rotate_every, rotate_grace=args.rotate_grace,
         cookie_max_age=args.cookie_max_age, listings=args.listings,
-        listings_for=dict(args.listings_for),
+        listings_for=dict(args.listings_for), set_cookies=tuple(args.set_cookie),
     )
 
 

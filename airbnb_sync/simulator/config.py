@@ -72,6 +72,8 @@ class SimulatorConfig:
       (None: never); rotate_grace: requests the previous `_aat` is still accepted for;
       cookie_max_age: Max-Age (and Expires) of the rotated cookie, in seconds (None: none).
       See rotation.py.
+    - set_cookies: raw `Set-Cookie` header values sent with every authenticated answer,
+      as they are (hostile or odd ones included): what keep-alive must withstand.
     """
 
     host: str = "127.0.0.1"
@@ -105,6 +107,7 @@ class SimulatorConfig:
     cookie_max_age: int | None = None
     listings: int | None = None
     listings_for: Mapping[str, int] = field(default_factory=dict)
+    set_cookies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -119,6 +122,7 @@ class SimulatorConfig:
         set_(self, "listings_for", _listing_counts(self.listings_for))
         _require(self.listings is None or 0 <= self.listings <= MAX_SYNTHETIC_LISTINGS,
                  f"listings must be 0..{MAX_SYNTHETIC_LISTINGS}, got {self.listings}")
+        set_(self, "set_cookies", _set_cookies(self.set_cookies))
         for name in FAULT_RATES:
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:
@@ -198,6 +202,21 @@ def _fault_script(value: Any) -> tuple[str | None, ...]:
         raise ValueError(f"fault_script has unknown fault(s) {unknown}; known: "
                          f"{', '.join(SCRIPTED_FAULTS)} (or null for a normal answer)")
     return script
+
+
+def _set_cookies(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable) \
+            or not all(isinstance(item, str) for item in value):
+        raise ValueError("set_cookies must be a list of Set-Cookie header values")
+    headers = tuple(value)
+    for header in headers:
+        try:
+            header.encode("latin-1")  # what an HTTP header can carry
+        except UnicodeEncodeError:
+            raise ValueError("set_cookies: a header value must be Latin-1 text") from None
+        if "\r" in header or "\n" in header:
+            raise ValueError("set_cookies: a header value cannot hold a line break")
+    return headers
 
 
 def _expire_after_for(value: Any) -> dict[str, int]:

@@ -193,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer.body)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        for value in answer.set_cookies:
+            self.send_header("Set-Cookie", value)
         if answer.truncate:
             self.send_header("Connection", "close")
             self.close_connection = True

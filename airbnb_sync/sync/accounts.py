@@ -112,7 +112,7 @@ def keep_rotated_session(env: SyncEnvironment, session: HostSession,
     try:
         stored = env.accounts.keep_rotated(session.account_id, session.cookies,
                                            changes.rotated, changes.expires)
-    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+    except (sa.exc.SQLAlchemyError, ValueError, OverflowError) as exc:
         env.log.warning(f"account {session.account_id}: could not store the session Airbnb "
                         f"rotated ({type(exc).__name__}); the previous one stays stored")
         return

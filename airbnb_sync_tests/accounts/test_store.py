@@ -305,8 +305,12 @@ def test_rotation_with_an_unknown_token_changes_nothing(engine: sa.Engine, key: 
                                                         clock: Clock) -> None:
     first = AccountStore(engine, MultiFernet([Fernet(key)]), now=clock)
     first.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
-    stranger = AccountStore(engine, MultiFernet([Fernet(generate_key())]), now=clock)
-    stranger.add(OTHER, host_cookie(OTHER)[0], VERSION, AGENT)
+    first.add(OTHER, host_cookie(OTHER)[0], VERSION, AGENT)
+    # OTHER's token under a key `first` does not have (the store itself never splits keys).
+    stranger = Fernet(generate_key())
+    with engine.begin() as connection:
+        connection.execute(accounts.update().where(accounts.c.account_id == OTHER).values(
+            credentials=stranger.encrypt(b'{"cookies": {}}').decode()))
     with engine.connect() as connection:
         before = connection.execute(sa.select(accounts).order_by(accounts.c.account_id)).all()
     with pytest.raises(CredentialsUnreadable, match=OTHER):

@@ -82,6 +82,10 @@ class Installation:
 
 @pytest.fixture
 def installation(tmp_path: Path, database_url: str) -> Installation:
+    return make_installation(tmp_path, database_url)
+
+
+def make_installation(tmp_path: Path, database_url: str) -> Installation:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("AIRBNB_") or name.startswith("AIRBNB_SYNC_TEST_")}
     env.update(DAGSTER_HOME=str(tmp_path / "home"), AIRBNB_SYNC_DATABASE_URL=database_url,
