@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "airbnb_sync"
-DAGSTER_ALLOWED = ("defs/", "warehouse/io_manager.py")
+DAGSTER_ALLOWED = ("defs/", "instance/", "warehouse/io_manager.py")
 
 
 def _modules(under: str = "") -> list[Path]:

@@ -19,7 +19,6 @@ from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import decode_partition_keys, run_totals_label
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
-from airbnb_sync.defs.step_process import die_with_run_process
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
@@ -138,7 +137,6 @@ def build_sync_assets(settings: Settings,
 
     def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                     airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
-        die_with_run_process()  # before any request: a killed run leaves no step syncing
         return SyncEnvironment(settings=settings, warehouse=warehouse.engine(),
                                accounts=warehouse.accounts(settings),
                                airbnb=airbnb.client_factory(settings), now=clock.now(),

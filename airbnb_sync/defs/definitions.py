@@ -31,12 +31,8 @@ from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 # One process per run: the lease serializes an account's requests anyway, so a process per
-# step bought no parallelism and cost ~3x the memory. Run config can still pick multiprocess:
-# execution: {config: {multiprocess: {}}}.
-_default = dg.multi_or_in_process_executor.config_schema.as_field()
-sync_executor = dg.multi_or_in_process_executor.configured(
-    lambda config: config, name="in_process_by_default",
-    config_schema=dg.Field(_default.config_type, default_value={"in_process": {}}))
+# step bought no parallelism and cost ~3x the memory, and a killed run leaves no step behind.
+sync_executor = dg.in_process_executor
 
 
 def _secret(variable: str, value: str | None) -> str | dg.EnvVar | None:

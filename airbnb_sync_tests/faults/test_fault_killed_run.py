@@ -7,19 +7,14 @@ locks on the two metric tables, so the run's writes to them (a COPY into the tab
 INSERT ... ON CONFLICT from a staged copy) queue behind them, which pg_stat_activity shows.
 The run's whole process group is then killed, as by an OOM or a node loss.
 
-Where that point is depends on the executor, so both are run:
-
-- the default (in-process) executor runs the steps one after the other: `listings` is
-  committed (and recorded materialized), the first metric step has fetched everything and
-  its IO manager's upsert of the first account is queued (its transaction open, the only
-  open transaction of the run), and the other metric step has not started: Airbnb has not
-  been asked for its data. Observed with Dagster 1.13: conversion_metrics goes first, its
-  COPY for account 41234567 waits, and no ListOfMetricsQuery has been sent.
-- multiprocess (`execution: {config: {multiprocess: {max_concurrent: 2}}}`, which users can
-  still pick) runs both metric steps at once: both upserts are queued, both transactions open.
-
-Both tables are locked in both cases, so the test does not depend on the order in which the
-in-process executor picks the metric steps; it checks the shape that order gives instead.
+The default (in-process) executor, the only one of the definitions, runs the steps one after
+the other: `listings` is committed (and recorded materialized), the first metric step has
+fetched everything and its IO manager's upsert of the first account is queued (its
+transaction open, the only open transaction of the run), and the other metric step has not
+started: Airbnb has not been asked for its data. Observed with Dagster 1.13:
+conversion_metrics goes first, its COPY for account 41234567 waits, and no
+ListOfMetricsQuery has been sent. Both tables are locked, so the test does not depend on the
+order in which the executor picks the metric steps; it checks the shape that order gives.
 
 A second test kills the run right after a batch of materializations reached the run's own
 event log (the `listings` step's, one per partition): Dagster's index (what the UI's partition
@@ -42,7 +37,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -75,12 +69,8 @@ BLOCKED = ("conversion_metrics", "visibility_metrics")
 # The request each metric table is fetched with: tells whether its step has started.
 OPERATION = {"conversion_metrics": Operation.CHART.value,
              "visibility_metrics": Operation.LIST_OF_METRICS.value}
-# Run config per executor, and how many metric upserts are queued when the run is killed.
-EXECUTORS: dict[str, tuple[dict[str, Any], int]] = {
-    "in_process": ({}, 1),  # the default: no execution config at all
-    # Both metric steps at once, whatever the machine's core count.
-    "multiprocess": ({"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}, 2),
-}
+# Metric upserts queued when the run is killed: the steps run one after the other.
+QUEUED = 1
 WAIT_SECONDS = 120
 APPLICATION_NAME = "airbnb-sync-killed-run"
 
@@ -151,20 +141,19 @@ def wait_for(condition: Callable[[], bool], what: str, run: subprocess.Popen,
         time.sleep(every)
 
 
-@pytest.mark.parametrize("executor", list(EXECUTORS))
 def test_a_run_killed_mid_write_and_rerun_stores_exactly_the_reference(
         pipeline_env: Simulator, today: date, reference: Callable[[Work], Reference],
-        database_url: str, executor: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path) -> None:
     work = Work.weeks_up_to(HOSTS, today, 2)
     expected = reference(work)
     watcher = engine_for(database_url)
     log = tmp_path / "killed_run.log"
-    run_config, queued = EXECUTORS[executor]
+    queued = QUEUED
 
     with tables_locked(database_url), log.open("w") as output:
         # libpq names every session of the run, so that the test can tell them apart.
         env = {**os.environ, "PGAPPNAME": APPLICATION_NAME}
-        run = subprocess.Popen(materialize_command(work, **run_config), env=env,
+        run = subprocess.Popen(materialize_command(work), env=env,
                                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for(lambda: len(waiting_upserts(watcher)) >= queued,

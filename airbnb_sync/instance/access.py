@@ -1,9 +1,8 @@
 """What the command line needs from Dagster's instance, as plain functions and plain values.
 
 The CLI registers and removes accounts as dynamic partitions and reads run history for
-`airbnb-sync status`; every Dagster type stays in here, so nothing outside `defs/` imports
-Dagster. The instance is the one in `dagster_home` (the settings' DAGSTER_HOME), as
-`dagster` itself finds it.
+`airbnb-sync status`; every Dagster type stays in here, so the CLI imports no Dagster. The
+instance is the one in `dagster_home` (the settings' DAGSTER_HOME), as `dagster` finds it.
 """
 
 from __future__ import annotations
