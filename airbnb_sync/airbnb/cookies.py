@@ -10,6 +10,8 @@ import json
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
 
+from airbnb_sync.core.redact import register_cookie_names
+
 AUTH_COOKIES: tuple[str, ...] = (
     "_airbed_session_id",
     "_aaj",
@@ -21,6 +23,7 @@ AUTH_COOKIES: tuple[str, ...] = (
     "_pt",
     "rclu",
 )
+register_cookie_names(AUTH_COOKIES)  # their `name=value` pairs never reach a log
 # Without these two Airbnb cannot tell who is asking; the others vary between sessions.
 REQUIRED_COOKIES: tuple[str, ...] = ("_aat", "_user_attributes")
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from airbnb_sync.report import metrics
-from airbnb_sync.report.data import AccountInfo, ReportRange, list_accounts, load_account
+from airbnb_sync.report.data import ReportRange, list_accounts, load_account
 from airbnb_sync.report.figures import daily_chart
 from airbnb_sync.report.render import ACCOUNT_TEMPLATE, INDEX_TEMPLATE, STYLE
+from airbnb_sync.report.result import AccountSummary, ReportResult
 from airbnb_sync.report.summary import summary_markdown
 
 INDEX_PAGE = "index.html"
@@ -33,33 +32,6 @@ class ReportError(ValueError):
 
 def account_page(account_id: str) -> str:
     return f"account-{account_id}.html"
-
-
-@dataclass
-class AccountSummary:
-    account: AccountInfo
-    page: str
-    listings: int
-    coverage: metrics.Coverage
-    latest_week: Any
-
-
-@dataclass
-class ReportResult:
-    """What was written, and what the asset's metadata and the CLI say about it."""
-
-    folder: Path
-    index: Path
-    pages: list[Path]
-    accounts: list[AccountSummary]
-    ranking: list[metrics.Gap]
-    movers: list[metrics.Mover]
-    seconds: float
-    summary: str = field(default="")
-
-    @property
-    def size_bytes(self) -> int:
-        return sum(path.stat().st_size for path in [self.index, *self.pages])
 
 
 def _write(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from airbnb_sync.report.render import DASH, count, percent_change, points, rate
 
 if TYPE_CHECKING:
-    from airbnb_sync.report.build import ReportResult
+    from airbnb_sync.report.result import ReportResult
 
 
 def _cell(text: object) -> str:
