@@ -5,9 +5,8 @@ Everything Dagster lives in `airbnb_sync.defs`; this module only keeps the old n
 It also freezes what is loaded so far out of Python's garbage collector (`gc.freeze`), once
 before the definitions load and once after. Every process that loads the code location
 (a run, the webserver, the daemon) keeps these objects (modules, classes, the definitions)
-for its whole life, and each full collection walked all of them again: in a sync run,
-importing Dagster, pandas and the definitions and then writing its frames and events, that
-was ~0.7 s of CPU (5 full collections), ~0.3 s after. Objects are only moved, never freed.
+for its whole life, and each full collection of a run walked all of them again (its CPU
+cost: README, Performance). Objects are only moved, never freed.
 """
 
 import gc
