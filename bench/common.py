@@ -130,7 +130,8 @@ def add_sync_run_arguments(parser: Any, executor: bool = True) -> None:
                         "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
     parser.add_argument("--profile", choices=PROFILES, default="local",
                         help="local: the repository's dagster.yaml, as `make demo`/`make ui` "
-                        "install it (default); dagster-defaults: Dagster's own storage classes")
+                        "install it (default); dagster-defaults: no dagster.yaml but telemetry "
+                        "off (Dagster's default launcher, no run queue settings)")
     if executor:
         parser.add_argument("--executor", choices=EXECUTORS, default="default",
                             help="default: the executor of the definitions (the only one)")
