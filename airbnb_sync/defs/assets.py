@@ -72,8 +72,8 @@ def weeks_of(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
 
 def weeks_of_keys(partitions_def: dg.PartitionsDefinition | None,
                   keys: Iterable[str]) -> dict[str, list[date]]:
-    """`decode_partition_keys`, once per step: the IO manager's input, the asset and its
-    output ask for the same keys; each caller gets lists of its own."""
+    """`decode_partition_keys` once for a run's keys: the IO manager's inputs and outputs
+    and the assets of every step ask for the same ones; each caller gets lists of its own."""
     decoded = _decoded(partitions_def, tuple(sorted(keys)))  # the two contexts order them apart
     return {account: list(weeks) for account, weeks in decoded.items()}
 
