@@ -53,9 +53,6 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
     write_profile(home)  # the storage users' instances have
-    # The local storage turns Dagster's event batching on in its process: undone after.
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
     for name in list(os.environ):
         if name.startswith("AIRBNB_") and not name.startswith(_KEPT_PREFIX):
             monkeypatch.delenv(name)

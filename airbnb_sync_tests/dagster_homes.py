@@ -1,7 +1,8 @@
 """The Dagster instance profiles the suite writes into a DAGSTER_HOME.
 
-"local" is the repository's local profile's storage (`dagster.yaml`, as `make demo` and
-`make ui` install it), "dagster" is Dagster's default storage; both with telemetry off.
+"local" is the repository's local profile's storage block (`dagster.yaml`, as `make demo` and
+`make ui` install it: Dagster's SQLite storage under DAGSTER_HOME, named explicitly),
+"dagster" is no storage block at all (Dagster's default); both with telemetry off.
 """
 
 from __future__ import annotations

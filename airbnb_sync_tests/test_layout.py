@@ -1,16 +1,23 @@
-"""The package's layering, read from the source (imports inside functions count too):
-Dagster only in defs/ and the IO manager, sync/ free of defs/ and cli/, no command module
-importing the CLI's entry point back, and settings loaded by entry points, not by the code
-they call."""
+"""The package's layering: the import-linter contracts of pyproject.toml ([tool.importlinter]:
+layers, Dagster only in defs/ and instance/, no import cycle, no command module importing the
+CLI's entry point), run with `lint-imports` and shown to catch a break; and, read from the
+source, settings loaded by entry points, not by the code they call."""
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "airbnb_sync"
-DAGSTER_ALLOWED = ("defs/", "warehouse/io_manager.py")
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+PACKAGE = REPOSITORY / "airbnb_sync"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
 def _modules(under: str = "") -> list[Path]:
@@ -39,42 +46,49 @@ def _where(path: Path, line: int, name: str) -> str:
     return f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
 
 
-def _is_dagster(name: str) -> bool:
-    top = name.split(".")[0]
-    return top == "dagster" or top.startswith("dagster_")
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on the package under `root`, with the repository's contracts."""
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config",
+                           str(REPOSITORY / "pyproject.toml")], cwd=root, env=environment,
+                          capture_output=True, text=True, timeout=300)
 
 
-def _within(name: str, package: str) -> bool:
-    return name == package or name.startswith(f"{package}.")
+def test_the_import_contracts_hold() -> None:
+    result = lint_imports(REPOSITORY)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
 
 
-def test_dagster_is_imported_only_in_defs_and_the_io_manager() -> None:
-    offenders = [
-        _where(path, line, name)
-        for path in _modules()
-        if not path.relative_to(PACKAGE).as_posix().startswith(DAGSTER_ALLOWED)
-        for line, name in _file_imports(path) if _is_dagster(name)
-    ]
-    assert not offenders, "Dagster outside defs/:\n" + "\n".join(sorted(set(offenders)))
+# A break of each kind, and the contract that must name it.
+BREAKS = [
+    pytest.param("core/settings.py", "import airbnb_sync.airbnb.operations",
+                 "airbnb_sync.core is not allowed to import airbnb_sync.airbnb", id="core-up"),
+    pytest.param("warehouse/engine.py", "import airbnb_sync.defs.partitions",
+                 "airbnb_sync.warehouse is not allowed to import airbnb_sync.defs",
+                 id="warehouse-defs"),
+    pytest.param("sync/fetch.py", "import dagster", "airbnb_sync is not allowed to import dagster",
+                 id="dagster-in-sync"),
+    pytest.param("cli/accounts.py", "from dagster import asset",
+                 "airbnb_sync is not allowed to import dagster", id="dagster-in-cli"),
+    pytest.param("report/summary.py", "import airbnb_sync.report.build",
+                 "No cycles are allowed in airbnb_sync.report", id="cycle"),
+    pytest.param("cli/status.py", "from airbnb_sync.cli import main",
+                 "is not allowed to import airbnb_sync.cli.main", id="cli-main"),
+]
 
 
-def test_sync_imports_neither_defs_nor_cli() -> None:
-    offenders = [
-        _where(path, line, name)
-        for path in _modules("sync")
-        for line, name in _file_imports(path)
-        if _within(name, "airbnb_sync.defs") or _within(name, "airbnb_sync.cli")
-    ]
-    assert not offenders, "\n".join(sorted(set(offenders)))
-
-
-def test_no_command_module_imports_the_entry_point() -> None:
-    offenders = [
-        _where(path, line, name)
-        for path in _modules("cli")
-        for line, name in _file_imports(path) if _within(name, "airbnb_sync.cli.main")
-    ]
-    assert not offenders, "\n".join(sorted(set(offenders)))
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "line", "reported"), BREAKS)
+def test_a_broken_contract_fails_the_check(tmp_path: Path, module: str, line: str,
+                                           reported: str) -> None:
+    copy = tmp_path / "airbnb_sync"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    broken = copy / module
+    broken.write_text(broken.read_text() + f"\n\ndef _broken() -> None:\n    {line}\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0, result.stdout[-4000:]
+    assert reported in " ".join(result.stdout.split()), result.stdout[-4000:]
 
 
 def test_settings_are_loaded_by_entry_points_not_by_the_code_they_call() -> None:
@@ -103,4 +117,3 @@ def test_imports_are_found_at_any_depth_and_relative_ones_resolved() -> None:
         (6, "airbnb_sync.cli"), (6, "airbnb_sync.cli.main"),
         (7, "airbnb_sync.sync"), (7, "airbnb_sync.sync.lease"),
     ]
-    assert _is_dagster("dagster_pandera.x") and not _is_dagster("dagsterish")

@@ -74,7 +74,7 @@ from sqlalchemy.pool import NullPool
 
 from airbnb_sync.airbnb.pacing import DEFAULT_JITTER
 from airbnb_sync.core.settings import Settings, load_settings
-from airbnb_sync.defs.instance import horizon_weeks
+from airbnb_sync.instance.access import horizon_weeks
 from airbnb_sync.sync.accounts import plan_accounts
 from airbnb_sync.sync.refresh import RefreshPolicy, WeekRange, weeks_of
 

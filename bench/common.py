@@ -130,11 +130,11 @@ def add_sync_run_arguments(parser: Any, executor: bool = True) -> None:
                         "server (default: AIRBNB_SYNC_TEST_POSTGRES_URL / _TIMESCALEDB_URL)")
     parser.add_argument("--profile", choices=PROFILES, default="local",
                         help="local: the repository's dagster.yaml, as `make demo`/`make ui` "
-                        "install it (default); dagster-defaults: Dagster's own storage classes")
+                        "install it (default); dagster-defaults: no dagster.yaml but telemetry "
+                        "off (Dagster's default launcher, no run queue settings)")
     if executor:
         parser.add_argument("--executor", choices=EXECUTORS, default="default",
-                            help="default: the executor of the definitions; in_process: ask "
-                            "for Dagster's in-process executor in the run config")
+                            help="default: the executor of the definitions (the only one)")
 
 
 def write_dagster_home(folder: Path, profile: str = "local") -> Path:
@@ -257,13 +257,15 @@ def first_sync_weeks(today: date | None = None) -> tuple[date, date]:
         today or datetime.now(UTC).date(), settings.first_sync_weeks)
 
 
-EXECUTORS = ("default", "in_process", "multiprocess")
+# The definitions run every step in the run's process (Dagster's in-process executor); run
+# config picks no other.
+EXECUTORS = ("default",)
 
 
 def materialize_command(account_id: str, first: date, last: date,
                         executor: str = "default") -> list[str]:
     """The documented way to sync a range of weeks of one account (README: Syncing); an executor
-    other than "default" is picked by run config (the Definitions' executor accepts either)."""
+    other than "default" would be picked by run config (see EXECUTORS)."""
     from airbnb_sync.defs.partitions import partition_key
 
     command = [DAGSTER, "asset", "materialize", "-m", "airbnb_sync.definitions",

@@ -7,8 +7,7 @@ default), all started together. A host's requests are paced, so no run can finis
 its requests x pacing: the lower bound of the wall time is the slowest host's requests x
 AIRBNB_SYNC_MIN_REQUEST_INTERVAL. Goal: wall time at most 1.08 x that bound with the
 pacer's mean jitter (below) on this 2-core machine, and a peak memory under 350 MiB per run
-(the run's whole process tree: with Dagster's multiprocess executor, its step processes
-count too).
+(the run's whole process tree: Dagster's compute-log `tail` processes count too).
 
 The pacer adds a random 0-50 % to every interval (so the rhythm does not look automated),
 25 % on average: the report also gives the bound with that mean jitter, to tell the pacing

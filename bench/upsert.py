@@ -31,9 +31,9 @@ import pandas as pd
 import sqlalchemy as sa
 from common import emit, fresh_database, log, machine, safe, server_url, summary
 
+from airbnb_sync.defs.io_manager import refuse_rows_outside
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.frames import COLUMNS, validate_frame
-from airbnb_sync.warehouse.io_manager import refuse_rows_outside
 from airbnb_sync.warehouse.migrate import forget_upgrades, upgrade_to_head
 from airbnb_sync.warehouse.tables import PG_SCHEMA, accounts, conversion_metrics
 from airbnb_sync.warehouse.upsert import (

@@ -37,6 +37,7 @@ from airbnb_sync.airbnb.errors import (
 )
 from airbnb_sync.airbnb.keepalive import AuthCookiePolicy, SessionChanges
 from airbnb_sync.airbnb.operations import (
+    DEFAULT_HASHES,
     Operation,
     chart_body,
     list_of_metrics_body,
@@ -281,7 +282,7 @@ class AirbnbClient:
                                                           metric, relative_start, relative_end))
 
     def _hash(self, operation: Operation) -> str:
-        return self.settings.query_hashes[operation]
+        return self.settings.query_hashes.get(operation, DEFAULT_HASHES[operation])
 
     def _http_session(self, session: HostSession, backoff: Backoff) -> requests.Session:
         http = requests.Session()

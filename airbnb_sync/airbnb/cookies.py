@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
 
+from airbnb_sync.core.redact import register_cookie_names
 from airbnb_sync.core.text import SHOWN_LIMIT, escaped
 
 AUTH_COOKIES: tuple[str, ...] = (
@@ -29,6 +30,7 @@ AUTH_COOKIES: tuple[str, ...] = (
     "_pt",
     "rclu",
 )
+register_cookie_names(AUTH_COOKIES)  # their `name=value` pairs never reach a log
 # Without these two Airbnb cannot tell who is asking; the others vary between sessions.
 REQUIRED_COOKIES: tuple[str, ...] = ("_aat", "_user_attributes")
 # Browsers keep at most 4096 bytes per cookie (name, value and attributes): a longer value

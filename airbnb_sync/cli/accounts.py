@@ -457,7 +457,7 @@ def _state(record: AccountRecord) -> str:
 
 
 def _register_partition(settings: Settings, account_id: str) -> None:
-    from airbnb_sync.defs.instance import add_account_partition
+    from airbnb_sync.instance.access import add_account_partition
 
     try:
         add_account_partition(settings.dagster_home, account_id)
@@ -468,7 +468,7 @@ def _register_partition(settings: Settings, account_id: str) -> None:
 
 
 def _remove_partition(settings: Settings, account_id: str) -> None:
-    from airbnb_sync.defs.instance import remove_account_partition
+    from airbnb_sync.instance.access import remove_account_partition
 
     try:
         remove_account_partition(settings.dagster_home, account_id)

@@ -37,8 +37,8 @@ def iso_date(text: str) -> date:
         f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-06-01")
 
 
-# Memory follows the chunk size (the default of 10,000 rows holds about 5 MB), and the
-# database drivers take it as a C int: a million rows is the most that makes sense.
+# Memory follows the chunk size (README: Performance), and the database drivers take it as
+# a C int: a million rows is the most that makes sense.
 MAX_CHUNK_SIZE = 1_000_000
 
 

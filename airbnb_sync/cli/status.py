@@ -124,8 +124,8 @@ def collect_status(settings: Settings, now: datetime,
                    only_account: str | None = None) -> StatusReport:
     """The accounts from the warehouse, their partitions' states from Dagster's instance."""
     from airbnb_sync.accounts.store import open_store
-    from airbnb_sync.defs.instance import horizon_weeks, overdue_runs_at, partition_states
     from airbnb_sync.defs.partitions import partition_key
+    from airbnb_sync.instance.access import horizon_weeks, overdue_runs_at, partition_states
     from airbnb_sync.sync.daily import account_schedules, behind_reason
     from airbnb_sync.warehouse.installation import with_installation_first_week
     from airbnb_sync.warehouse.request_counts import requests_since

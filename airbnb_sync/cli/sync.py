@@ -2,7 +2,7 @@
 
 A host syncs weeks without typing a partition key: the request is checked and turned into a
 week range in plain Python (`sync/ranges.py`, one line and exit 2 for a bad one), then run as
-the daily schedule's run would be (`defs/launch.py`: through the run queue when a daemon
+the daily schedule's run would be (`instance/launch.py`: through the run queue when a daemon
 serves the installation, else in this process). Exit 0 when the run succeeded, 1 when it
 failed or was canceled.
 """
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SyncRequestError as exc:
         raise BadInput(str(exc)) from None
 
-    from airbnb_sync.defs.launch import launch_sync
+    from airbnb_sync.instance.launch import launch_sync
 
     dry = " (dry run)" if args.dry_run or settings.dry_run else ""
     print(f"syncing {sync_range}{dry}", flush=True)

@@ -102,6 +102,18 @@ def private_process() -> None:
     os.umask(current | PRIVATE_UMASK)
 
 
+# Dagster's folders under DAGSTER_HOME: run and event databases, schedules, compute logs.
+DAGSTER_FOLDERS = ("history", "history/runs", "schedules", "storage")
+
+
+def close_dagster_home(home: Path) -> None:
+    """Close DAGSTER_HOME's Dagster folders to others. Dagster's own storage creates its
+    databases before any code of ours runs in a process, with the process's umask; once the
+    folders are the owner's only, nobody else can open what is inside, whatever its mode."""
+    for folder in ("", *DAGSTER_FOLDERS):
+        tighten(home / folder)
+
+
 def tighten(path: Path) -> bool:
     """Take group's and others' permissions off `path` itself (0755 becomes 0700, 0644
     0600; the owner's bits stay as they are). A symlink is left alone, never followed: the file

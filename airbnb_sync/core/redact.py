@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-
-from airbnb_sync.airbnb.cookies import AUTH_COOKIES
+from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
 # Shorter values (cookie flags such as `li=1`) are not secret, and scrubbing them would
@@ -22,15 +21,29 @@ MIN_SECRET_LENGTH = 8
 _HEADER = re.compile(
     r"(?i)\b((?:set-)?cookie|x-airbnb-api-key)(['\"]?\s*[:=]\s*['\"]?)([^'\"\r\n]+)"
 )
-_COOKIE_PAIR = re.compile(
-    r"\b(" + "|".join(re.escape(name) for name in AUTH_COOKIES) + r")=([^;\s'\"]+)"
-)
 # A Fernet token is base64url of 0x80 + a 64-bit timestamp whose high bytes are zero.
 _FERNET_TOKEN = re.compile(r"gAAAAA[0-9A-Za-z_\-]{20,}={0,2}")
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _ordered: tuple[str, ...] = ()
+# `name=value` pairs of the cookies registered below, wherever they appear.
+_cookie_names: frozenset[str] = frozenset()
+_cookie_pair: re.Pattern[str] | None = None
+
+
+def register_cookie_names(names: Iterable[str]) -> None:
+    """Cookies whose `name=value` pairs are scrubbed even when the value was never registered
+    (in a pasted header, say). `airbnb/` registers its authentication cookies: this module
+    knows no site's cookie names."""
+    global _cookie_names, _cookie_pair
+    with _secrets_lock:
+        merged = _cookie_names | frozenset(names)
+        if merged == _cookie_names:
+            return
+        alternatives = "|".join(re.escape(name) for name in sorted(merged, key=len, reverse=True))
+        _cookie_pair = re.compile(r"\b(" + alternatives + r")=([^;\s'\"]+)")
+        _cookie_names = merged
 
 
 def register_secret(value: str | None) -> None:
@@ -52,7 +65,8 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _COOKIE_PAIR.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    if _cookie_pair is not None:
+        text = _cookie_pair.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     return _FERNET_TOKEN.sub(REDACTED, text)
 
 

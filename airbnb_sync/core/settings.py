@@ -14,8 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from airbnb_sync.airbnb.operations import DEFAULT_HASHES, Operation
-
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://www.airbnb.com"
@@ -44,7 +42,9 @@ class Settings:
     dry_run: bool
     alert_webhook: str | None = field(repr=False)
     log_format: Literal["text", "json"]
-    query_hashes: Mapping[Operation, str]
+    # Persisted-query hashes set in the environment, by operation name (`ChartQuery`, ...);
+    # the airbnb package falls back to the last ones seen for the others.
+    query_hashes: Mapping[str, str]
     anchor_lag_days: int
     request_timeout: float
     max_retry_after: float
@@ -243,10 +243,11 @@ def _secret_keys(raw: str) -> tuple[str, ...]:
     return keys
 
 
-HASH_VARIABLES: dict[Operation, str] = {
-    Operation.LISTINGS_SECTION: "AIRBNB_SYNC_HASH_LISTINGS_SECTION",
-    Operation.CHART: "AIRBNB_SYNC_HASH_CHART",
-    Operation.LIST_OF_METRICS: "AIRBNB_SYNC_HASH_LIST_OF_METRICS",
+# The variable that overrides each operation's hash (airbnb.operations.Operation's values).
+HASH_VARIABLES: dict[str, str] = {
+    "ListingsSectionQuery": "AIRBNB_SYNC_HASH_LISTINGS_SECTION",
+    "ChartQuery": "AIRBNB_SYNC_HASH_CHART",
+    "ListOfMetricsQuery": "AIRBNB_SYNC_HASH_LIST_OF_METRICS",
 }
 
 
@@ -290,8 +291,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_webhook=_parse(env, "AIRBNB_SYNC_ALERT_WEBHOOK", None, _http_url, "an http(s) URL"),
         log_format=log_format,
         query_hashes={
-            op: _parse(env, variable, DEFAULT_HASHES[op], _hash, "a 64-hex sha256")
-            for op, variable in HASH_VARIABLES.items()
+            operation: _parse(env, variable, "", _hash, "a 64-hex sha256")
+            for operation, variable in HASH_VARIABLES.items() if _get(env, variable)
         },
         anchor_lag_days=_parse(env, "AIRBNB_SYNC_ANCHOR_LAG_DAYS", 3, _int_between(-7, 14),
                                "an integer -7..14 (days between today and Airbnb's offset 0)"),

@@ -7,7 +7,8 @@ IO manager upserts it), the `valid_schema` and `complete` checks, and a `Failure
 """
 
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -19,11 +20,11 @@ from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import (
     decode_partition_keys,
     listings_of_tags,
+    partition_key,
     run_totals_label,
 )
 from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
-from airbnb_sync.defs.step_process import die_with_run_process
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
@@ -72,7 +73,22 @@ def _options(name: str, partitions_def: dg.PartitionsDefinition, description: st
 
 def weeks_of(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
     """Account -> its weeks in this run, whatever the shape of the range."""
-    return decode_partition_keys(context.assets_def.partitions_def, context.partition_keys)
+    return weeks_of_keys(context.assets_def.partitions_def, context.partition_keys)
+
+
+def weeks_of_keys(partitions_def: dg.PartitionsDefinition | None,
+                  keys: Iterable[str]) -> dict[str, list[date]]:
+    """`decode_partition_keys` once for a run's keys: the IO manager's inputs and outputs
+    and the assets of every step ask for the same ones; each caller gets lists of its own."""
+    decoded = _decoded(partitions_def, tuple(sorted(keys)))  # the two contexts order them apart
+    return {account: list(weeks) for account, weeks in decoded.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded(partitions_def: dg.PartitionsDefinition | None,
+             keys: tuple[str, ...]) -> dict[str, tuple[date, ...]]:
+    weeks = decode_partition_keys(partitions_def, keys)  # type: ignore[arg-type]
+    return {account: tuple(account_weeks) for account, account_weeks in weeks.items()}
 
 
 @contextmanager
@@ -96,7 +112,7 @@ def failures_as_dagster(context: dg.AssetExecutionContext,
 
 
 def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment, table: TableSync,
-                retries: StepRetries) -> Iterator[Any]:
+                retries: StepRetries, weeks: dict[str, list[date]]) -> Iterator[Any]:
     """Run the table's sync and report it: output, checks, then a failure if incomplete.
 
     An incomplete run yields no output: Dagster would mark every partition of the step
@@ -106,7 +122,7 @@ def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment, table: 
     key = context.assets_def.key
     with failures_as_dagster(context, retries):
         try:
-            result = run_table(env, table, weeks_of(context))
+            result = run_table(env, table, weeks)
         except FrameValidationError as exc:
             yield dg.AssetCheckResult(asset_key=key, check_name=VALID_SCHEMA, passed=False,
                                       metadata={"errors": str(exc)})
@@ -116,7 +132,7 @@ def materialize(context: dg.AssetExecutionContext, env: SyncEnvironment, table: 
         if not report.incomplete:
             yield dg.Output(result.frame, metadata={
                 **_metadata(report), "listings": int(result.frame["listing_id"].nunique()),
-                "figures": run_totals_label(weeks_of(context))})
+                "figures": run_totals_label(weeks)})
         yield dg.AssetCheckResult(asset_key=key, check_name=VALID_SCHEMA, passed=True,
                                   metadata={"rows": len(result.frame)})
         yield dg.AssetCheckResult(
@@ -143,17 +159,18 @@ def build_sync_assets(settings: Settings,
 
     def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                     airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
-        die_with_run_process()  # before any request: a killed run leaves no step syncing
         return SyncEnvironment(settings=settings, warehouse=warehouse.engine(),
                                accounts=warehouse.accounts(settings),
                                airbnb=airbnb.client_factory(settings), now=clock.now(),
-                               log=context.log, run_id=context.run_id)
+                               log=context.log, run_id=context.run_id,
+                               partition_key=partition_key)
 
-    def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame) -> ListingIds:
+    def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame,
+                    weeks: dict[str, list[date]]) -> ListingIds:
         """The stored listings of the run's weeks, limited to the run's listings when its
         tags name some (one shard of a big account's day)."""
         with failures_as_dagster(context, retries):
-            stored = listing_ids_by_account(listings, list(weeks_of(context)))
+            stored = listing_ids_by_account(listings, list(weeks))
             return limit_listings(stored, listings_of_tags(context.run.tags))
 
     @dg.asset(**_options("listings", partitions_def, description=(
@@ -162,7 +179,7 @@ def build_sync_assets(settings: Settings,
     def listings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
         yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               LISTINGS, retries)
+                               LISTINGS, retries, weeks_of(context))
 
     def metric_asset(name: str, description: str,
                      table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
@@ -172,8 +189,10 @@ def build_sync_assets(settings: Settings,
         def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                    airbnb: AirbnbResource, clock: SyncClock,
                    listings: pd.DataFrame) -> Iterator[Any]:
+            weeks = weeks_of(context)
             yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                                   table_sync(listing_ids(context, listings)), retries)
+                                   table_sync(listing_ids(context, listings, weeks)), retries,
+                                   weeks)
 
         return metric
 

@@ -15,6 +15,7 @@ from airbnb_sync.core.logs import configure_logging
 from airbnb_sync.core.settings import Settings, load_settings
 from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNCED_ASSETS, build_sync_assets
 from airbnb_sync.defs.checks import build_freshness_check
+from airbnb_sync.defs.io_manager import WarehouseIOManager
 from airbnb_sync.defs.partitions import sync_partitions
 from airbnb_sync.defs.report import build_insights_report, build_report_automation_sensor
 from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
@@ -26,18 +27,14 @@ from airbnb_sync.defs.sensors import (
     build_session_expiry_alerts,
 )
 from airbnb_sync.warehouse.installation import with_installation_first_week
-from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 
 # Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 # One process per run: the lease serializes an account's requests anyway, so a process per
-# step bought no parallelism and cost ~3x the memory. Run config can still pick multiprocess:
-# execution: {config: {multiprocess: {}}}.
-_default = dg.multi_or_in_process_executor.config_schema.as_field()
-sync_executor = dg.multi_or_in_process_executor.configured(
-    lambda config: config, name="in_process_by_default",
-    config_schema=dg.Field(_default.config_type, default_value={"in_process": {}}))
+# step bought no parallelism and cost memory (README: Performance), and a killed run leaves
+# no step behind.
+sync_executor = dg.in_process_executor
 
 
 def _secret(variable: str, value: str | None) -> str | dg.EnvVar | None:

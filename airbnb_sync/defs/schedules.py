@@ -138,3 +138,22 @@ def build_daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
         return runs
 
     return daily_insights_sync
+
+
+# Runs that still hold or wait for a slot.
+UNFINISHED_RUNS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+                   dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def overdue_runs(instance: dg.DagsterInstance, account_ids: Iterable[str],
+                 created_before: datetime) -> dict[str, int]:
+    """Account -> its sync runs created before `created_before` that have not finished: a
+    day's runs still waiting when the next day's come means the account's queue grows."""
+    counts = {}
+    for account_id in account_ids:
+        runs = instance.get_run_records(dg.RunsFilter(
+            tags={ACCOUNT_TAG: account_id}, statuses=UNFINISHED_RUNS,
+            created_before=created_before), limit=1000)
+        if runs:
+            counts[account_id] = len(runs)
+    return counts

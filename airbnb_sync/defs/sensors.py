@@ -261,7 +261,7 @@ def build_session_expiry_alerts(settings: Settings) -> dg.SensorDefinition:
 
 
 def build_behind_schedule_alerts(settings: Settings) -> dg.SensorDefinition:
-    from airbnb_sync.defs.instance import overdue_runs
+    from airbnb_sync.defs.schedules import overdue_runs
 
     @dg.sensor(name="behind_schedule_alerts",
                minimum_interval_seconds=SCHEDULE_SENSOR_INTERVAL_SECONDS,

@@ -14,17 +14,16 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from airbnb_sync.report import metrics
-from airbnb_sync.report.data import AccountInfo, ReportRange, list_accounts, load_account
+from airbnb_sync.report.data import ReportRange, list_accounts, load_account
 from airbnb_sync.report.figures import chart_description, daily_chart
 from airbnb_sync.report.render import ACCOUNT_TEMPLATE, INDEX_TEMPLATE, STYLE
+from airbnb_sync.report.result import AccountSummary, ReportResult, shown
 from airbnb_sync.report.summary import summary_markdown
 
 INDEX_PAGE = "index.html"
@@ -46,48 +45,6 @@ def account_page(account_id: str) -> str:
         raise ReportError(f"account id {shown(account_id)} is not an Airbnb user id: no page "
                           "is named after it")
     return f"account-{account_id}.html"
-
-
-def shown(value: str, limit: int = 40) -> str:
-    """An untrusted id as a message may show it: quoted, control characters escaped, cut."""
-    cut = value if len(value) <= limit else value[:limit] + "..."
-    return ascii(cut)
-
-
-@dataclass
-class AccountSummary:
-    account: AccountInfo
-    page: str
-    listings: int
-    coverage: metrics.Coverage
-    latest_week: Any
-
-
-@dataclass
-class ReportResult:
-    """What was written, and what the asset's metadata and the CLI say about it."""
-
-    folder: Path
-    index: Path
-    pages: list[Path]
-    accounts: list[AccountSummary]
-    ranking: list[metrics.Gap]
-    movers: list[metrics.Mover]
-    seconds: float
-    skipped: list[str] = field(default_factory=list)  # account ids that are not user ids
-    summary: str = field(default="")
-
-    @property
-    def size_bytes(self) -> int:
-        return sum(path.stat().st_size for path in [self.index, *self.pages])
-
-    def skipped_message(self) -> str | None:
-        """One line naming the accounts left out, or None."""
-        if not self.skipped:
-            return None
-        return (f"left out {len(self.skipped)} account(s) whose id in the warehouse is not an "
-                f"Airbnb user id: {', '.join(shown(value) for value in self.skipped[:5])}"
-                f"{' ...' if len(self.skipped) > 5 else ''} (fix or delete those rows)")
 
 
 def _reason(exc: OSError) -> str:

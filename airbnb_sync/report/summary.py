@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from airbnb_sync.report.render import DASH, count, percent_change, points, rate
 
 if TYPE_CHECKING:
-    from airbnb_sync.report.build import ReportResult
+    from airbnb_sync.report.result import ReportResult
 
 # Backslash escapes, code, emphasis, links and images, raw HTML and autolinks (`<`, `:` of a
 # scheme, `.` of `www.`, `@` of an address), entities (`&`), table cells (`|`).

@@ -49,6 +49,9 @@ class SyncEnvironment:
     now: datetime
     log: logging.Logger = field(default_factory=lambda: logging.getLogger(__name__))
     run_id: str | None = None
+    # How the orchestrator names an account's week (Dagster's partition key, given by defs/),
+    # for the log context; without it the log names the weeks alone.
+    partition_key: Callable[[str, date], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,10 @@ class AccountWork:
 Fetch = Callable[[AccountWork], FetchOutcome]
 
 
-def partition_label(account_id: str, week: date) -> str:
-    """The partition key Dagster shows for an account's week (dimensions ordered by name)."""
-    return f"{account_id}|{week.isoformat()}"
+def partitions_span(env: SyncEnvironment, account_id: str, weeks: list[date]) -> str:
+    """The run's first and last partition of the account, as the log context names them."""
+    name = env.partition_key or (lambda _, week: week.isoformat())
+    return f"{name(account_id, weeks[0])}...{name(account_id, weeks[-1])}"
 
 
 def plan_accounts(settings: Settings, weeks_by_account: WeeksByAccount,
@@ -87,8 +91,7 @@ def sync_accounts(env: SyncEnvironment, weeks_by_account: WeeksByAccount,
     plans = plan_accounts(env.settings, weeks_by_account, env.now.date())
     report = SyncReport(scraped_at=env.now)
     for account_id, plan in plans.items():
-        span = (f"{partition_label(account_id, plan.weeks[0])}..."
-                f"{partition_label(account_id, plan.weeks[-1])}")
+        span = partitions_span(env, account_id, plan.weeks)
         with log_context(run_id=env.run_id, account=account_id, partition=span):
             _sync_account(env, account_id, plan, fetch, report)
     return report

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 
+from airbnb_sync.airbnb.cookies import AUTH_COOKIES
 from airbnb_sync.core.redact import (
     REDACTED,
     SecretFilter,
     install_secret_filter,
     redact,
+    register_cookie_names,
     register_secret,
 )
 
@@ -63,9 +65,20 @@ def test_a_secret_containing_another_is_scrubbed_whole() -> None:
 ])
 def test_header_and_cookie_patterns_are_scrubbed_without_registration(text: str,
                                                                       leaked: str) -> None:
+    """Airbnb's authentication cookies: airbnb/cookies.py registers their names on import."""
+    assert "_aat" in AUTH_COOKIES
     cleaned = redact(text)
     assert leaked not in cleaned
     assert REDACTED in cleaned
+
+
+def test_a_registered_cookie_name_is_scrubbed_from_then_on() -> None:
+    text = "sent zz_probe_cookie=v4lu3v4lu3 and more"
+    assert redact(text) == text  # no name of its own: core knows no site's cookies
+    register_cookie_names(["zz_probe_cookie"])
+    register_cookie_names(["zz_probe_cookie"])  # again: nothing changes
+    assert redact(text) == f"sent zz_probe_cookie={REDACTED} and more"
+    assert redact("sent _aat=t0k3nvalue") == f"sent _aat={REDACTED}"  # earlier names stay
 
 
 def test_fernet_tokens_are_scrubbed() -> None:

@@ -58,10 +58,10 @@ def validated(profile: Path, home: Path, text: str | None = None) -> dict[str, A
 
 def test_local_profile_is_sqlite_with_a_run_queue_and_no_telemetry(tmp_path: Path):
     config = validated(LOCAL_PROFILE, tmp_path)
-    # Dagster's SQLite storage under DAGSTER_HOME, with batched event writes.
-    assert config["storage"] == {"custom": {
-        "module": "airbnb_sync.defs.dagster_storage", "class": "LocalDagsterStorage",
-        "config": {"base_dir": {"env": "DAGSTER_HOME"}}}}
+    # Dagster's own SQLite storage under DAGSTER_HOME.
+    assert config["storage"] == {"sqlite": {"base_dir": {"env": "DAGSTER_HOME"}}}
+    assert config["run_launcher"] == {"module": "airbnb_sync.instance.launcher",
+                                      "class": "LocalRunLauncher"}
     assert config["telemetry"] == {"enabled": False}
     assert config["concurrency"]["runs"]["max_concurrent_runs"] >= 1
 

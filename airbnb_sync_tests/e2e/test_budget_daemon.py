@@ -25,9 +25,9 @@ from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.demo import LOCAL_PROFILE
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.definitions import build_definitions
-from airbnb_sync.defs.instance import add_account_partition
 from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.defs.schedules import ACCOUNT_TAG, TRIGGER_TAG
+from airbnb_sync.instance.access import add_account_partition
 from airbnb_sync.simulator import Simulator
 from airbnb_sync.sync.budget import daily_budget, max_run_requests
 from airbnb_sync.sync.daily import account_schedules

@@ -24,9 +24,9 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from pipeline_helpers import HOSTS, dump, weeks_ending_now
 
 from airbnb_sync.cli.demo import LOCAL_PROFILE
-from airbnb_sync.defs.launch import daemon_serves
 from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.defs.schedules import ACCOUNT_TAG, TRIGGER_TAG
+from airbnb_sync.instance.launch import daemon_serves
 from airbnb_sync.simulator import Simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"],

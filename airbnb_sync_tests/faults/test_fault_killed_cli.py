@@ -17,18 +17,14 @@ defaults, not the suite's 0), since they decide what Dagster does with an interr
 times while the command runs, as a child reparented to init keeps its session id, and a pid
 reused by an unrelated process must not count.
 
-Both executors run, to show the difference:
-
-- in-process (the default) runs every step in the CLI's process; its only children are
-  Dagster's compute-log `tail` processes and their watchdogs (`watch_orphans.py`), which end
-  when it dies. SIGKILL and SIGTERM both stop it. (SIGTERM used to become a retry of the
-  interrupted step, the run going on with the other steps, while the assets carried a
-  RetryPolicy: Dagster turns interrupts of such steps into retries; see defs/retries.py.)
-- multiprocess runs each step in a child process. SIGTERM: the CLI stops launching steps
-  and forwards the termination to the running ones. SIGKILL: the CLI cannot forward
-  anything; each step process has asked the kernel to kill it when its parent dies
-  (`defs/step_process.py`, PR_SET_PDEATHSIG). Without that, the step process was orphaned
-  and synced on to the end of its step (6 requests in the 3 quiet seconds, 7 processes left).
+Runs use the in-process executor (the only one of the definitions): every step runs in the
+CLI's process; its only children are Dagster's compute-log `tail` processes and their
+watchdogs (`watch_orphans.py`), which end when it dies. SIGKILL and SIGTERM both stop it.
+(SIGTERM used to become a retry of the interrupted step, the run going on with the other
+steps, while the assets carried a RetryPolicy: Dagster turns interrupts of such steps into
+retries; see defs/retries.py. With Dagster's multiprocess executor, which the definitions
+offered before, a step process outlived a SIGKILL of the CLI unless it asked the kernel to
+die with its parent.)
 
 SQLite is enough: what is checked is processes and requests, not the database.
 """
@@ -44,7 +40,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fault_helpers import Work, materialize_command
@@ -56,16 +51,8 @@ from airbnb_sync.simulator import Simulator
 pytestmark = [pytest.mark.faults,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
-EXECUTORS: dict[str, dict[str, Any]] = {
-    "in_process": {},  # the default: no execution config at all
-    "multiprocess": {"execution": {"config": {"multiprocess": {}}}},
-}
-SIGNALS = [
-    pytest.param("in_process", signal.SIGTERM, id="in_process-sigterm"),
-    pytest.param("in_process", signal.SIGKILL, id="in_process-sigkill"),
-    pytest.param("multiprocess", signal.SIGTERM, id="multiprocess-sigterm"),
-    pytest.param("multiprocess", signal.SIGKILL, id="multiprocess-sigkill"),
-]
+SIGNALS = [pytest.param(signal.SIGTERM, id="sigterm"),
+           pytest.param(signal.SIGKILL, id="sigkill")]
 METRIC_OPERATIONS = (Operation.CHART.value, Operation.LIST_OF_METRICS.value)
 # With latency, the metrics of 20 weeks take long: conversion_metrics alone sends 50 ChartQuery
 # requests (20 s), visibility_metrics 200 ListOfMetricsQuery. The kill comes after a few, so
@@ -75,9 +62,7 @@ LATENCY_MS = 400
 WEEKS = 20
 REQUESTS_BEFORE_KILL = 3
 WAIT_SECONDS = 120
-# For the command to end once signalled: multiprocess winds its step processes down in
-# about 5 s after a SIGTERM.
-EXIT_SECONDS = 15
+EXIT_SECONDS = 15  # for the command to end once signalled
 SETTLE_SECONDS = 5  # for its children to follow: watch_orphans.py looks once a second
 QUIET_SECONDS = 3
 
@@ -156,11 +141,11 @@ def cli_log(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def materializing(work: Work, executor: str, log: Path) -> Iterator[subprocess.Popen]:
+def materializing(work: Work, log: Path) -> Iterator[subprocess.Popen]:
     """The documented command, in a session of its own: the test can then find every process
     it started, even the ones reparented to init, and kill what is left when it ends."""
     with log.open("w") as output:
-        run = subprocess.Popen(materialize_command(work, **EXECUTORS[executor]),
+        run = subprocess.Popen(materialize_command(work),
                                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield run
@@ -192,16 +177,16 @@ def progress(log: Path) -> str:
                      if any(f" - {event} - " in line for event in events))
 
 
-@pytest.mark.parametrize(("executor", "kill"), SIGNALS)
+@pytest.mark.parametrize("kill", SIGNALS)
 def test_killing_the_cli_leaves_no_worker_talking_to_airbnb(
-        pipeline_env: Simulator, today: date, executor: str, kill: signal.Signals,
+        pipeline_env: Simulator, today: date, kill: signal.Signals,
         cli_log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AIRBNB_SYNC_RUN_RETRIES", "AIRBNB_SYNC_RUN_RETRY_DELAY"):
         monkeypatch.delenv(name, raising=False)  # the deployment's defaults
     pipeline_env.configure(latency_ms=LATENCY_MS)
     work = Work.weeks_up_to(HOSTS, today, WEEKS)
 
-    with materializing(work, executor, cli_log) as run:
+    with materializing(work, cli_log) as run:
         wait_until_fetching_metrics(pipeline_env, run, cli_log)
         started = descendants(run.pid)
         os.kill(run.pid, kill)  # the CLI's pid only, as `kill [-9] <pid>` does

@@ -7,19 +7,22 @@ locks on the two metric tables, so the run's writes to them (a COPY into the tab
 INSERT ... ON CONFLICT from a staged copy) queue behind them, which pg_stat_activity shows.
 The run's whole process group is then killed, as by an OOM or a node loss.
 
-Where that point is depends on the executor, so both are run:
+The default (in-process) executor, the only one of the definitions, runs the steps one after
+the other: `listings` is committed (and recorded materialized), the first metric step has
+fetched everything and its IO manager's upsert of the first account is queued (its
+transaction open, the only open transaction of the run), and the other metric step has not
+started: Airbnb has not been asked for its data. Observed with Dagster 1.13:
+conversion_metrics goes first, its COPY for account 41234567 waits, and no
+ListOfMetricsQuery has been sent. Both tables are locked, so the test does not depend on the
+order in which the executor picks the metric steps; it checks the shape that order gives.
 
-- the default (in-process) executor runs the steps one after the other: `listings` is
-  committed (and recorded materialized), the first metric step has fetched everything and
-  its IO manager's upsert of the first account is queued (its transaction open, the only
-  open transaction of the run), and the other metric step has not started: Airbnb has not
-  been asked for its data. Observed with Dagster 1.13: conversion_metrics goes first, its
-  COPY for account 41234567 waits, and no ListOfMetricsQuery has been sent.
-- multiprocess (`execution: {config: {multiprocess: {max_concurrent: 2}}}`, which users can
-  still pick) runs both metric steps at once: both upserts are queued, both transactions open.
-
-Both tables are locked in both cases, so the test does not depend on the order in which the
-in-process executor picks the metric steps; it checks the shape that order gives instead.
+A second test kills the run right after a batch of materializations reached the run's own
+event log (the `listings` step's, one per partition): Dagster's index (what the UI's partition
+status and the asset catalog read) must agree with the run's log. Dagster writes an event to
+the run's log and then to the index, each committed on its own, so the one event being
+written at the kill may be missing from the index; a whole batch never is. (The project's
+former local storage wrote a batch to the run's log in one transaction and to the index in
+another: killed between them, the index lacked the whole batch.)
 """
 
 from __future__ import annotations
@@ -27,16 +30,17 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
 from fault_helpers import (
     ASSETS,
     Reference,
@@ -53,6 +57,7 @@ from pipeline_helpers import HOSTS
 from sqlalchemy.pool import NullPool
 
 from airbnb_sync.airbnb.operations import Operation
+from airbnb_sync.core.settings import load_settings
 from airbnb_sync.simulator import Simulator
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 
@@ -64,12 +69,8 @@ BLOCKED = ("conversion_metrics", "visibility_metrics")
 # The request each metric table is fetched with: tells whether its step has started.
 OPERATION = {"conversion_metrics": Operation.CHART.value,
              "visibility_metrics": Operation.LIST_OF_METRICS.value}
-# Run config per executor, and how many metric upserts are queued when the run is killed.
-EXECUTORS: dict[str, tuple[dict[str, Any], int]] = {
-    "in_process": ({}, 1),  # the default: no execution config at all
-    # Both metric steps at once, whatever the machine's core count.
-    "multiprocess": ({"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}, 2),
-}
+# Metric upserts queued when the run is killed: the steps run one after the other.
+QUEUED = 1
 WAIT_SECONDS = 120
 APPLICATION_NAME = "airbnb-sync-killed-run"
 
@@ -129,7 +130,7 @@ def tables_locked(url: str) -> Iterator[None]:
 
 
 def wait_for(condition: Callable[[], bool], what: str, run: subprocess.Popen,
-             log: Path) -> None:
+             log: Path, every: float = 0.1) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while not condition():
         if run.poll() is not None:
@@ -137,23 +138,22 @@ def wait_for(condition: Callable[[], bool], what: str, run: subprocess.Popen,
                         f"{log.read_text()[-4000:]}")
         if time.monotonic() > deadline:
             pytest.fail(f"no {what} after {WAIT_SECONDS} s:\n{log.read_text()[-4000:]}")
-        time.sleep(0.1)
+        time.sleep(every)
 
 
-@pytest.mark.parametrize("executor", list(EXECUTORS))
 def test_a_run_killed_mid_write_and_rerun_stores_exactly_the_reference(
         pipeline_env: Simulator, today: date, reference: Callable[[Work], Reference],
-        database_url: str, executor: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path) -> None:
     work = Work.weeks_up_to(HOSTS, today, 2)
     expected = reference(work)
     watcher = engine_for(database_url)
     log = tmp_path / "killed_run.log"
-    run_config, queued = EXECUTORS[executor]
+    queued = QUEUED
 
     with tables_locked(database_url), log.open("w") as output:
         # libpq names every session of the run, so that the test can tell them apart.
         env = {**os.environ, "PGAPPNAME": APPLICATION_NAME}
-        run = subprocess.Popen(materialize_command(work, **run_config), env=env,
+        run = subprocess.Popen(materialize_command(work), env=env,
                                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for(lambda: len(waiting_upserts(watcher)) >= queued,
@@ -198,4 +198,94 @@ def test_a_run_killed_mid_write_and_rerun_stores_exactly_the_reference(
     assert rerun.success, failure_text(rerun)
     comparison = compare(expected.snapshot, snapshot())
     assert comparison.identical, str(comparison)
+    assert materialized() == {asset: work.partition_keys for asset in ASSETS}
+
+
+# --- killed right after a batch of materializations ----------------------------------------
+
+BATCH_WEEKS = 8  # 2 hosts x 8 weeks: the listings step records 16 materializations at once
+
+
+def run_log_database(home: Path, run: subprocess.Popen, log: Path) -> Path:
+    """The SQLite file of the run's own event log (DAGSTER_HOME/history/runs/RUN_ID.db)."""
+    found: list[Path] = []
+
+    def created() -> bool:
+        with DagsterInstance.get() as instance:
+            runs = instance.get_runs(limit=1)
+        found[:] = [home / "history" / "runs" / f"{r.run_id}.db" for r in runs]
+        return bool(found) and found[0].exists()
+
+    wait_for(created, "run log", run, log)
+    return found[0]
+
+
+def logged_materializations(database: Path, asset: str) -> int:
+    """Materializations of `asset` in the run's own log, read as the run commits them."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.05) as connection:
+            (count,), = connection.execute(
+                "SELECT count(*) FROM event_logs WHERE dagster_event_type = ? "
+                "AND asset_key = ?", (DagsterEventType.ASSET_MATERIALIZATION.value,
+                                      AssetKey(asset).to_string())).fetchall()
+    except sqlite3.OperationalError:  # locked by a write in progress, or no table yet
+        return 0
+    return int(count)
+
+
+def materializations_by_run(instance: DagsterInstance, run_id: str,
+                            asset: str) -> tuple[list[str], list[str]]:
+    """(partitions in the run's own log, partitions in the index) of the run's
+    materializations of `asset`, each sorted."""
+    in_log = [record.partition_key or "" for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000).records
+        if record.asset_key == AssetKey(asset)]
+    in_index = [record.partition_key or "" for record in instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset)), limit=10_000).records
+        if record.run_id == run_id]
+    return sorted(in_log), sorted(in_index)
+
+
+def test_a_run_killed_right_after_a_batch_of_materializations_leaves_the_index_agreeing(
+        pipeline_env: Simulator, today: date, reference: Callable[[Work], Reference],
+        database_url: str, tmp_path: Path) -> None:
+    work = Work.weeks_up_to(HOSTS, today, BATCH_WEEKS)
+    expected = reference(work)
+    batch = len(work.partition_keys)
+    home = load_settings().dagster_home
+    log = tmp_path / "killed_run.log"
+
+    with log.open("w") as output:
+        run = subprocess.Popen(materialize_command(work), stdout=output,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            database = run_log_database(home, run, log)
+            # Killed as soon as the run's own log holds the whole batch.
+            wait_for(lambda: logged_materializations(database, "listings") >= batch,
+                     f"{batch} listings materializations in the run's log", run, log,
+                     every=0.001)
+            os.killpg(run.pid, signal.SIGKILL)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=30)
+    assert run.returncode == -signal.SIGKILL
+
+    with DagsterInstance.get() as instance:
+        (killed,) = instance.get_runs(limit=1)
+        in_log, in_index = materializations_by_run(instance, killed.run_id, "listings")
+    assert len(in_log) == batch and set(in_log) == work.partition_keys, in_log
+    # The index holds what the run's log holds, but for at most the one event in flight.
+    assert set(in_index) <= set(in_log), in_index
+    assert len(in_log) - len(in_index) <= 1, \
+        f"{len(in_log)} materializations in the run's log, {len(in_index)} in the index"
+
+    rerun = run_work(work)
+
+    assert rerun.success, failure_text(rerun)
+    assert compare(expected.snapshot, snapshot()).identical
+    with DagsterInstance.get() as instance:
+        for asset in ASSETS:
+            in_log, in_index = materializations_by_run(instance, rerun.run_id, asset)
+            assert in_log == in_index == sorted(work.partition_keys), asset
     assert materialized() == {asset: work.partition_keys for asset in ASSETS}

@@ -20,6 +20,7 @@ from warehouse_rows import (
     table_dump,
 )
 
+from airbnb_sync.defs.io_manager import WarehouseIOManager
 from airbnb_sync.defs.partitions import (
     ACCOUNTS,
     decode_partition_keys,
@@ -28,7 +29,6 @@ from airbnb_sync.defs.partitions import (
     week_partitions,
 )
 from airbnb_sync.defs.resources import WarehouseResource
-from airbnb_sync.warehouse.io_manager import WarehouseIOManager
 from airbnb_sync.warehouse.migrate import current_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import write_frame
 

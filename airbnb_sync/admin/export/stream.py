@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from airbnb_sync.admin.export.formats import arrow_schema, open_writer, to_batch
 from airbnb_sync.admin.export.source import Selection, base_table, build_query, fetch_chunks
 
-# About 5 MB of Python objects per chunk of conversion_metrics; also the Parquet row group.
+# Rows held at once (its memory: README, Performance); also the Parquet row group.
 DEFAULT_CHUNK_SIZE = 10_000
 
 

@@ -1,9 +1,8 @@
 """What the command line needs from Dagster's instance, as plain functions and plain values.
 
 The CLI registers and removes accounts as dynamic partitions and reads run history for
-`airbnb-sync status`; every Dagster type stays in here, so nothing outside `defs/` imports
-Dagster. The instance is the one in `dagster_home` (the settings' DAGSTER_HOME), as
-`dagster` itself finds it.
+`airbnb-sync status`; every Dagster type stays in here, so the CLI imports no Dagster. The
+instance is the one in `dagster_home` (the settings' DAGSTER_HOME), as `dagster` finds it.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from dagster import (
 from airbnb_sync.airbnb.windows import reachable_horizon
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import ACCOUNTS, sync_partitions, week_partitions
+from airbnb_sync.defs.schedules import overdue_runs
 
 # Run ids asked of the run storage at a time.
 RUN_BATCH = 100
@@ -51,25 +51,6 @@ def remove_account_partition(dagster_home: Path, account_id: str) -> None:
         if instance.has_dynamic_partition(ACCOUNTS.name, account_id):
             instance.delete_dynamic_partition(ACCOUNTS.name, account_id)
 
-
-UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-              DagsterRunStatus.STARTED]
-
-
-def overdue_runs(instance: DagsterInstance, account_ids: Iterable[str],
-                 created_before: datetime) -> dict[str, int]:
-    """Account -> its sync runs created before `created_before` that have not finished: a
-    day's runs still waiting when the next day's come means the account's queue grows."""
-    from airbnb_sync.defs.schedules import ACCOUNT_TAG
-
-    counts = {}
-    for account_id in account_ids:
-        runs = instance.get_run_records(RunsFilter(
-            tags={ACCOUNT_TAG: account_id}, statuses=UNFINISHED,
-            created_before=created_before), limit=1000)
-        if runs:
-            counts[account_id] = len(runs)
-    return counts
 
 
 def overdue_runs_at(dagster_home: Path, account_ids: Iterable[str],

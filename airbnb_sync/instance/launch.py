@@ -32,9 +32,9 @@ import dagster as dg
 
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.assets import SYNCED_ASSETS
-from airbnb_sync.defs.instance import add_account_partition
 from airbnb_sync.defs.partitions import range_tags
 from airbnb_sync.defs.schedules import ACCOUNT_TAG, TRIGGER_TAG
+from airbnb_sync.instance.access import add_account_partition
 from airbnb_sync.sync.ranges import SyncRange
 
 # Dagster's name of the daemon that launches queued runs (DagsterDaemon.daemon_type()).

@@ -16,7 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from airbnb_sync.defs.partitions import decode_partition_keys, run_totals_label
+from airbnb_sync.defs.assets import weeks_of_keys
+from airbnb_sync.defs.partitions import run_totals_label
 from airbnb_sync.defs.resources import WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.warehouse.engine import create_warehouse_engine
@@ -147,10 +148,7 @@ def _partitions(context: dg.OutputContext | dg.InputContext) -> dict[str, list[d
     if not context.has_asset_partitions:
         raise ValueError(f"{context.asset_key.to_user_string()} is not partitioned; the "
                          "warehouse IO manager stores account x week partitions only")
-    return decode_partition_keys(
-        context.asset_partitions_def,  # type: ignore[arg-type]
-        context.asset_partition_keys,
-    )
+    return weeks_of_keys(context.asset_partitions_def, context.asset_partition_keys)
 
 
 def refuse_rows_outside(table_name: str, frame: pd.DataFrame,
