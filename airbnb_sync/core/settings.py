@@ -64,6 +64,9 @@ class Settings:
     session_keepalive: bool = True
     # A `session_expiring` alert goes out this many hours before a known session expiry.
     session_alert_hours: float = 24.0
+    # Keep every week since first_week in the partition grid, instead of dropping the weeks
+    # Airbnb no longer serves (AIRBNB_SYNC_KEEP_WEEK_HISTORY; README: Beyond one machine).
+    keep_week_history: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -308,4 +311,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                  "true/false, 1/0, yes/no"),
         session_alert_hours=_parse(env, "AIRBNB_SYNC_SESSION_ALERT_HOURS", 24.0,
                                    _non_negative_float, "hours >= 0"),
+        keep_week_history=_parse(env, "AIRBNB_SYNC_KEEP_WEEK_HISTORY", False, _bool,
+                                 "true/false, 1/0, yes/no"),
     )
