@@ -148,11 +148,12 @@ def measured_ranges(schedule: Schedule, servable: Sequence[date]) -> list[WeekRa
 
     A later day's range can reach past today's horizon: the week that becomes whole at the far
     end on that day (issue 22). Running each day's ranges as that day would see them is not
-    possible: the run checks its weeks against the real UTC day, and so does Airbnb. Clipping
-    keeps every run a range the schedule really asks for, at most a week shorter at the far
-    end; what is measured here (a run's memory, its fixed overhead, its requests against its
-    plan) does not depend on that week, and the derived daily figures use each day's own
-    plan, unclipped."""
+    possible here: a run's day could be pinned (the clock resource), but Airbnb's, the
+    simulator's, is one day for all the runs that start together, and the runs must be ones it
+    serves. Clipping keeps every run a range the schedule really asks for, at most a week
+    shorter at the far end; what is measured here (a run's memory, its fixed overhead, its
+    requests against its plan) does not depend on that week, and the derived daily figures use
+    each day's own plan, unclipped."""
     allowed = set(servable)
     ranges: list[WeekRange] = []
     for week_range in schedule.ranges:

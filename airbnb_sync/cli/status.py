@@ -131,7 +131,8 @@ def collect_status(settings: Settings, now: datetime,
     from airbnb_sync.warehouse.request_counts import requests_since
 
     store = open_store(settings)
-    # The grid starts at the installation's persisted first week, as in the code location.
+    # The grid never starts before the installation's persisted first week, as in the code
+    # location.
     settings = with_installation_first_week(settings)
     records = store.list()
     if only_account is not None:
@@ -142,7 +143,7 @@ def collect_status(settings: Settings, now: datetime,
     counts = requests_since(store.engine, now - REQUEST_WINDOW, until=now)
     key_of = {(record.account_id, week): partition_key(record.account_id, week)
               for record in records for week in weeks}
-    states = partition_states(settings, ASSETS, list(key_of.values()))
+    states = partition_states(settings, ASSETS, list(key_of.values()), now.date())
     active = [record.account_id for record in records if record.is_active]
     schedules = {schedule.account_id: schedule for schedule in
                  account_schedules(settings, store.engine, active, now.date(), 1)}

@@ -70,6 +70,9 @@ class Settings:
     budget_reserve: float = 0.15
     # A run holds at most about this many minutes of requests (sync/planner.py splits).
     max_run_minutes: int = 60
+    # Keep every week since first_week in the partition grid, instead of dropping the weeks
+    # Airbnb no longer serves (AIRBNB_SYNC_KEEP_WEEK_HISTORY; README: Beyond one machine).
+    keep_week_history: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -332,4 +335,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                               "a fraction 0..0.9 of the daily budget (0.15 = 15 %)"),
         max_run_minutes=_parse(env, "AIRBNB_SYNC_MAX_RUN_MINUTES", 60, _int_between(1, 1440),
                                "an integer 1..1440 (minutes of requests one run may hold)"),
+        keep_week_history=_parse(env, "AIRBNB_SYNC_KEEP_WEEK_HISTORY", False, _bool,
+                                 "true/false, 1/0, yes/no"),
     )

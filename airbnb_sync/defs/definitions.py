@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import date
 
 import dagster as dg
 
@@ -47,10 +48,12 @@ def live_airbnb(settings: Settings) -> LiveAirbnb:
                       api_key=_secret("AIRBNB_API_KEY", settings.airbnb_api_key))
 
 
-def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None) -> dg.Definitions:
+def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
+                      today: date | None = None) -> dg.Definitions:
     """Everything Dagster; `airbnb` picks where answers come from (default: Airbnb over HTTP
-    at AIRBNB_BASE_URL)."""
-    partitions_def = sync_partitions(settings)
+    at AIRBNB_BASE_URL); `today` is the day the week grid is built for (default: the UTC day
+    they load; runs pinned to another day by the clock resource need that day's grid)."""
+    partitions_def = sync_partitions(settings, today)
     warehouse = WarehouseResource(
         database_url=_secret("AIRBNB_SYNC_DATABASE_URL", settings.database_url))
     return dg.Definitions(

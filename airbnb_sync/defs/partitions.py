@@ -8,7 +8,7 @@ what one backfill run fetches in one go.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     DynamicPartitionsDefinition,
@@ -18,6 +18,7 @@ from dagster import (
 )
 from dagster_shared.check import CheckError
 
+from airbnb_sync.airbnb.windows import reachable_horizon
 from airbnb_sync.core.settings import Settings
 
 ACCOUNT = "account"
@@ -30,6 +31,10 @@ LISTINGS_TAG = "airbnb_sync/listings"
 
 # Host user ids, added and removed at runtime by the accounts sensor.
 ACCOUNTS = DynamicPartitionsDefinition(name="accounts")
+# Weeks the grid keeps before the first one Airbnb serves: a run queued (or a code location
+# loaded) up to a week before that week left Airbnb's horizon still finds it in the grid, and
+# is refused by the horizon check, with its message, instead of by Dagster.
+GRID_SLACK_WEEKS = 1
 
 
 def _require_sunday(week: date) -> None:
@@ -61,11 +66,27 @@ def week_partitions(first_week: date, lookahead_weeks: int) -> WeeklyPartitionsD
     )
 
 
-def sync_partitions(settings: Settings) -> MultiPartitionsDefinition:
-    """The account x week grid that listings, conversion and visibility assets share."""
+def grid_first_week(settings: Settings, today: date) -> date:
+    """The first week of the grid on `today`.
+
+    Weeks that ended more than AIRBNB_SYNC_HORIZON_DAYS ago can never be fetched again, so
+    they leave the grid (their rows stay in the warehouse): the grid keeps a constant ~53
+    weeks, and the partitions per asset (weeks x accounts) no longer grow with time. It never
+    starts before `settings.first_week` (the installation's, or AIRBNB_SYNC_FIRST_WEEK), and
+    AIRBNB_SYNC_KEEP_WEEK_HISTORY keeps every week since it."""
+    if settings.keep_week_history:
+        return settings.first_week
+    served = reachable_horizon(today, settings.lookahead_weeks, settings.horizon_days)
+    return max(settings.first_week, served.first_week - timedelta(weeks=GRID_SLACK_WEEKS))
+
+
+def sync_partitions(settings: Settings, today: date | None = None) -> MultiPartitionsDefinition:
+    """The account x week grid that listings, conversion and visibility assets share, as it
+    stands on `today` (default: the UTC day it is built, i.e. when the definitions load)."""
+    today = today or datetime.now(UTC).date()
     return MultiPartitionsDefinition({
         ACCOUNT: ACCOUNTS,
-        WEEK: week_partitions(settings.first_week, settings.lookahead_weeks),
+        WEEK: week_partitions(grid_first_week(settings, today), settings.lookahead_weeks),
     })
 
 

@@ -25,7 +25,12 @@ from dagster import (
 
 from airbnb_sync.airbnb.windows import reachable_horizon
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import ACCOUNTS, sync_partitions, week_partitions
+from airbnb_sync.defs.partitions import (
+    ACCOUNTS,
+    grid_first_week,
+    sync_partitions,
+    week_partitions,
+)
 from airbnb_sync.defs.schedules import overdue_runs
 
 # Run ids asked of the run storage at a time.
@@ -62,7 +67,7 @@ def overdue_runs_at(dagster_home: Path, account_ids: Iterable[str],
 def horizon_weeks(settings: Settings, now: datetime) -> list[date]:
     """Weeks Airbnb serves today that are also partitions of the grid."""
     grid = {date.fromisoformat(key) for key in
-            week_partitions(settings.first_week, settings.lookahead_weeks)
+            week_partitions(grid_first_week(settings, now.date()), settings.lookahead_weeks)
             .get_partition_keys(current_time=now)}
     served = reachable_horizon(now.date(), settings.lookahead_weeks, settings.horizon_days,
                                ahead_days=settings.horizon_days).weeks()
@@ -87,13 +92,14 @@ class PartitionStates:
     failed: dict[str, dict[str, Failure]]
 
 
-def partition_states(settings: Settings, assets: Sequence[str],
-                     keys: Sequence[str]) -> PartitionStates:
-    """The states of `keys` (account|week partition keys) of each of `assets`."""
+def partition_states(settings: Settings, assets: Sequence[str], keys: Sequence[str],
+                     today: date | None = None) -> PartitionStates:
+    """The states of `keys` (account|week partition keys) of each of `assets`, in the grid as
+    it stands on `today` (default: the real UTC day)."""
     states = PartitionStates({asset: set() for asset in assets}, {asset: {} for asset in assets})
     if not keys:
         return states
-    partitions_def = sync_partitions(settings)
+    partitions_def = sync_partitions(settings, today)
     with _instance(settings.dagster_home) as instance:
         for asset in assets:
             asset_key = AssetKey(asset)

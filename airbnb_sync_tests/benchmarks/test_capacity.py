@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from airbnb_sync.core.settings import load_settings
-from airbnb_sync.defs.partitions import week_partitions
+from airbnb_sync.defs.partitions import grid_first_week, week_partitions
 from airbnb_sync.sync.accounts import plan_accounts
 from airbnb_sync.sync.refresh import weeks_of
 
@@ -39,7 +39,7 @@ def unservable(day: date, ranges: list[tuple[date, date]]) -> list[str]:
     (Airbnb's horizon) or by Dagster (weeks outside the partition grid)."""
     settings = load_settings({})
     now = datetime.combine(day, time(5), tzinfo=UTC)
-    grid = set(week_partitions(settings.first_week, settings.lookahead_weeks)
+    grid = set(week_partitions(grid_first_week(settings, day), settings.lookahead_weeks)
                .get_partition_keys(current_time=now))
     refused = []
     for first, last in ranges:

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, tuple[str, object]] = {
     "AIRBNB_SYNC_MAX_RETRY_AFTER": ("max_retry_after", 300.0),
     "AIRBNB_SYNC_RETRY_BUDGET": ("retry_budget_seconds", 900.0),
     "AIRBNB_SYNC_MAX_RETRIES": ("max_retries", 5),
+    "AIRBNB_SYNC_KEEP_WEEK_HISTORY": ("keep_week_history", False),
 }
 ALL_VARIABLES = ["DAGSTER_HOME", "AIRBNB_SYNC_DATABASE_URL", *DEFAULTS, *HASH_VARIABLES.values()]
 
@@ -73,6 +74,8 @@ VALID: list[tuple[str, str, str, object]] = [
     ("AIRBNB_SYNC_RETRY_BUDGET", "60", "retry_budget_seconds", 60.0),
     ("AIRBNB_SYNC_MAX_RETRIES", "20", "max_retries", 20),
     ("AIRBNB_SYNC_MAX_RETRIES", "0", "max_retries", 0),
+    ("AIRBNB_SYNC_KEEP_WEEK_HISTORY", "true", "keep_week_history", True),
+    ("AIRBNB_SYNC_KEEP_WEEK_HISTORY", "0", "keep_week_history", False),
 ]
 
 # (variable, bad value, words of the message that say what is allowed)
@@ -102,6 +105,7 @@ INVALID: list[tuple[str, str, str]] = [
     ("AIRBNB_SYNC_MAX_RETRY_AFTER", "-0.1", "seconds >= 0"),
     ("AIRBNB_SYNC_RETRY_BUDGET", "soon", "seconds >= 0"),
     ("AIRBNB_SYNC_MAX_RETRIES", "21", "0..20"),
+    ("AIRBNB_SYNC_KEEP_WEEK_HISTORY", "always", "true/false"),
 ]
 
 

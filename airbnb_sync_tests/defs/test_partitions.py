@@ -16,11 +16,13 @@ from dagster import (
     WeeklyPartitionsDefinition,
 )
 
-from airbnb_sync.airbnb.windows import week_start_of
+from airbnb_sync.airbnb.windows import reachable_horizon, week_start_of
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.partitions import (
     ACCOUNTS,
+    GRID_SLACK_WEEKS,
     decode_partition_keys,
+    grid_first_week,
     partition_key,
     range_tags,
     sync_partitions,
@@ -29,6 +31,8 @@ from airbnb_sync.defs.partitions import (
 
 FIRST_WEEK = date(2025, 1, 5)
 WEEK = timedelta(days=7)
+# The day the grids of the range tests are built on: weeks of 2025 are still in them.
+IN_2025 = date(2025, 6, 4)
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -89,7 +93,7 @@ def test_week_partitions_refuse_bad_input() -> None:
 def test_sync_partitions_from_settings(instance: DagsterInstance) -> None:
     settings = load_settings({"AIRBNB_SYNC_FIRST_WEEK": "2025-03-02",
                               "AIRBNB_SYNC_LOOKAHEAD_WEEKS": "2"})
-    partitions = sync_partitions(settings)
+    partitions = sync_partitions(settings, date(2025, 3, 12))
     assert isinstance(partitions, MultiPartitionsDefinition)
     assert partitions.partition_dimension_names == ["account", "week"]
     keys = partitions.get_partition_keys(current_time=at(date(2025, 3, 12)),
@@ -100,7 +104,7 @@ def test_sync_partitions_from_settings(instance: DagsterInstance) -> None:
 
 
 def test_a_range_of_one_account_is_a_run_of_its_weeks(instance: DagsterInstance) -> None:
-    partitions = sync_partitions(load_settings({}))
+    partitions = sync_partitions(load_settings({}), IN_2025)
     start = partition_key("222", date(2025, 5, 4))
     end = partition_key("222", date(2025, 6, 29))
     keys = partitions.get_partition_keys_in_range(PartitionKeyRange(start, end),
@@ -115,7 +119,7 @@ def test_range_tags_name_both_ends_and_round_trip(instance: DagsterInstance) -> 
         "dagster/asset_partition_range_start": "333|2025-01-05",
         "dagster/asset_partition_range_end": "333|2025-01-26",
     }
-    partitions = sync_partitions(load_settings({}))
+    partitions = sync_partitions(load_settings({}), IN_2025)
     keys = partitions.get_partition_keys_in_range(
         PartitionKeyRange(tags["dagster/asset_partition_range_start"],
                           tags["dagster/asset_partition_range_end"]),
@@ -129,7 +133,7 @@ def test_range_tags_name_both_ends_and_round_trip(instance: DagsterInstance) -> 
 
 
 def test_decode_a_rectangle_unsorted_with_duplicates(instance: DagsterInstance) -> None:
-    partitions = sync_partitions(load_settings({}))
+    partitions = sync_partitions(load_settings({}), IN_2025)
     keys = partitions.get_partition_keys_in_range(
         PartitionKeyRange("111|2025-02-02", "333|2025-02-09"), dynamic_partitions_store=instance
     )
@@ -140,7 +144,7 @@ def test_decode_a_rectangle_unsorted_with_duplicates(instance: DagsterInstance) 
 
 
 def test_partition_key_matches_dagsters_dimension_order() -> None:
-    partitions = sync_partitions(load_settings({}))
+    partitions = sync_partitions(load_settings({}), IN_2025)
     key = partition_key("1234567890123456789", date(2025, 6, 1))
     assert key == "1234567890123456789|2025-06-01"
     by_dimension = partitions.get_partition_key_from_str(key).keys_by_dimension
@@ -156,7 +160,7 @@ def test_partition_key_refuses_bad_input() -> None:
 
 
 def test_decode_refuses_malformed_keys_and_foreign_definitions() -> None:
-    partitions = sync_partitions(load_settings({}))
+    partitions = sync_partitions(load_settings({}), IN_2025)
     with pytest.raises(ValueError, match="'2025-06-01'"):
         decode_partition_keys(partitions, ["2025-06-01"])
     with pytest.raises(ValueError, match=r"2025-06-02 is a Monday"):
@@ -169,3 +173,71 @@ def test_decode_refuses_malformed_keys_and_foreign_definitions() -> None:
     })
     with pytest.raises(ValueError, match="account"):
         decode_partition_keys(other, ["1|2025-06-01"])
+
+
+# --- a grid of constant size (issue 20) -----------------------------------------------------
+
+ISSUE_DAY = date(2026, 12, 6)  # a Sunday
+
+
+def grid_weeks(settings_env: dict[str, str], day: date, hour: int = 5) -> list[date]:
+    """The week grid of the definitions loaded on `day`, as Dagster lists it then."""
+    partitions = sync_partitions(load_settings(settings_env), day)
+    week = partitions.get_partitions_def_for_dimension("week")
+    return [date.fromisoformat(key) for key in week.get_partition_keys(current_time=at(day, hour))]
+
+
+@pytest.mark.parametrize("today", [ISSUE_DAY, ISSUE_DAY + timedelta(days=3),
+                                   date(2027, 2, 26), date(2028, 12, 31)])
+def test_the_grid_has_as_many_weeks_a_year_from_now_as_today(today: date) -> None:
+    now, in_a_year = grid_weeks({}, today), grid_weeks({}, today + timedelta(weeks=52))
+    assert len(in_a_year) == len(now)
+    assert len(grid_weeks({}, today + timedelta(days=365))) in {len(now) - 1, len(now),
+                                                                len(now) + 1}
+    # Two years: no drift either.
+    assert len(grid_weeks({}, today + timedelta(weeks=104))) == len(now)
+
+
+def test_the_grid_keeps_52_or_53_weeks_every_day_of_four_years_and_every_served_week() -> None:
+    settings = load_settings({})
+    sizes = set()
+    for offset in range(4 * 365 + 1):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        weeks = grid_weeks({}, day)
+        sizes.add(len(weeks))
+        assert all(b - a == WEEK for a, b in pairwise(weeks))
+        served = reachable_horizon(day, settings.lookahead_weeks, settings.horizon_days).weeks()
+        assert set(served) <= set(weeks), day  # whatever Airbnb serves can still be synced
+        # Only the slack week before them is kept of what Airbnb no longer serves.
+        assert weeks[0] == served[0] - WEEK * GRID_SLACK_WEEKS, day
+    assert sizes == {52, 53}
+    # Dagster recommends at most 100,000 partitions per asset: accounts x weeks.
+    assert 100_000 // max(sizes) == 1_886
+
+
+def test_keeping_the_history_keeps_every_week_since_the_first_week() -> None:
+    keep = {"AIRBNB_SYNC_KEEP_WEEK_HISTORY": "true"}
+    now = grid_weeks(keep, ISSUE_DAY)
+    in_a_year = grid_weeks(keep, ISSUE_DAY + timedelta(weeks=52))
+    assert now[0] == in_a_year[0] == FIRST_WEEK  # the installation's first week stays
+    assert len(in_a_year) == len(now) + 52
+    assert len(now) == 126  # 2025-01-05 through 2027-05-30
+    assert len(grid_weeks({}, ISSUE_DAY)) == 53
+
+
+def test_the_grid_never_starts_before_the_first_week() -> None:
+    # A young installation (or an explicit AIRBNB_SYNC_FIRST_WEEK): its grid starts there until
+    # the weeks before it would have left the grid anyway.
+    young = {"AIRBNB_SYNC_FIRST_WEEK": "2026-10-04"}
+    assert grid_weeks(young, ISSUE_DAY)[0] == date(2026, 10, 4)
+    assert grid_weeks(young, date(2027, 6, 6))[0] == date(2026, 11, 29)
+    settings = load_settings(young)
+    assert grid_first_week(settings, ISSUE_DAY) == date(2026, 10, 4)
+
+
+def test_the_grid_on_the_day_of_the_issue() -> None:
+    weeks = grid_weeks({}, ISSUE_DAY)
+    # Airbnb serves 2026-06-09 onwards (180 days back): its week starts 2026-06-07; one
+    # week of slack before it; through the current week plus 25.
+    assert weeks[0] == date(2026, 5, 31)
+    assert weeks[-1] == date(2027, 5, 30)

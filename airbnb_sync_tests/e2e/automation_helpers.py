@@ -20,7 +20,8 @@ def resources(today: date | None = None) -> dict[str, dg.ConfigurableResource]:
 
 
 def tick_schedule(day: date) -> dg.ScheduleExecutionData:
-    schedule = build_definitions(load_settings()).get_schedule_def("daily_insights_sync")
+    schedule = build_definitions(load_settings(), today=day).get_schedule_def(
+        "daily_insights_sync")
     # A context with resources enters the instance: `with` leaves it, or Dagster's
     # definitions-state context variable keeps pointing at it after it is gone.
     with dg.build_schedule_context(
@@ -32,7 +33,7 @@ def tick_schedule(day: date) -> dg.ScheduleExecutionData:
 def tick_accounts_sensor(today: date, cursor: str | None = None) -> SensorExecutionData:
     """One tick; its partition requests are applied to the instance as the daemon would."""
     instance = dg.DagsterInstance.get()
-    sensor = build_definitions(load_settings()).get_sensor_def("accounts_sensor")
+    sensor = build_definitions(load_settings(), today=today).get_sensor_def("accounts_sensor")
     with dg.build_sensor_context(instance=instance, cursor=cursor,
                                  resources=resources(today)) as context:
         result = sensor.evaluate_tick(context)
@@ -47,8 +48,9 @@ def tick_accounts_sensor(today: date, cursor: str | None = None) -> SensorExecut
 
 
 def run_request(request: dg.RunRequest, today: date) -> dg.ExecuteInProcessResult:
-    """Execute a requested run in process, as the run launcher would, on the pinned day."""
-    defs = build_definitions(load_settings())
+    """Execute a requested run in process, as the run launcher would, on the pinned day (the
+    week grid included: the run process would load it on that day)."""
+    defs = build_definitions(load_settings(), today=today)
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
         instance=dg.DagsterInstance.get(), tags=request.tags, raise_on_error=False,

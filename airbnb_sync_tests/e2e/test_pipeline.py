@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import (
     HOSTS,
     WEEKS,
@@ -84,10 +85,20 @@ def test_rerun_on_the_same_day_changes_nothing(pipeline_env):
 
 
 def test_weeks_out_of_reach_are_refused_before_any_request(pipeline_env):
-    too_old = week_start_of(datetime.now(UTC).date()) - timedelta(weeks=30)
+    # The grid's oldest week: Airbnb no longer serves it, the grid keeps it one more week.
+    too_old = week_start_of(datetime.now(UTC).date() - timedelta(days=180)) - timedelta(weeks=1)
     result = run_range(HOSTS[0], too_old, too_old + timedelta(weeks=1))
     assert not result.success
     assert "does not serve" in str(result.all_events)
+    assert pipeline_env.stats()["total_requests"] == 0
+
+
+def test_weeks_that_left_the_grid_are_refused_by_dagster_before_any_request(pipeline_env):
+    too_old = week_start_of(datetime.now(UTC).date()) - timedelta(weeks=30)
+    # Dagster's own CheckError: "Partition key range start ... is before the partitions
+    # definition start time ...".
+    with pytest.raises(Exception, match=f"{too_old}.*before the partitions definition start"):
+        run_range(HOSTS[0], too_old, too_old + timedelta(weeks=1))
     assert pipeline_env.stats()["total_requests"] == 0
 
 

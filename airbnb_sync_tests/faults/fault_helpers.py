@@ -82,7 +82,8 @@ class Work:
 
 def run_work(work: Work) -> ExecuteInProcessResult:
     """The work as one in-process Dagster run (a single-run backfill of its rectangle)."""
-    job = build_definitions(load_settings()).resolve_implicit_global_asset_job_def()
+    defs = build_definitions(load_settings(), today=work.today)
+    job = defs.resolve_implicit_global_asset_job_def()
     start, end = work.partition_range.split("...")
     return job.execute_in_process(instance=DagsterInstance.get(), run_config=work.run_config,
                                   tags={RANGE_START_TAG: start, RANGE_END_TAG: end},

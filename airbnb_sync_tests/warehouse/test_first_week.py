@@ -1,5 +1,7 @@
 """The partition grid's first week: the first week Airbnb served when the installation was
-created, persisted in the warehouse, so the grid can be filled and never moves."""
+created, persisted in the warehouse. The grid never starts before it; with
+AIRBNB_SYNC_KEEP_WEEK_HISTORY it starts there for ever, otherwise the weeks Airbnb no longer
+serves leave the grid (defs/test_partitions.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 from warehouse_rows import ACCOUNT, add_accounts
 
+from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.definitions import build_definitions
 from airbnb_sync.defs.partitions import WEEK
@@ -30,8 +33,13 @@ def first_served_week(today: date) -> date:
                 if day.isoweekday() == 7)
 
 
-def grid_keys(first_week_env: str | None, database_url: str, when: datetime) -> list[str]:
-    env = {"AIRBNB_SYNC_DATABASE_URL": database_url}
+KEEP_HISTORY = {"AIRBNB_SYNC_KEEP_WEEK_HISTORY": "true"}
+
+
+def grid_keys(first_week_env: str | None, database_url: str, when: datetime,
+              extra: dict[str, str] | None = None) -> list[str]:
+    """The week keys of the definitions loaded now, as Dagster lists them at `when`."""
+    env = {"AIRBNB_SYNC_DATABASE_URL": database_url, **(extra or {})}
     if first_week_env is not None:
         env["AIRBNB_SYNC_FIRST_WEEK"] = first_week_env
     settings = with_installation_first_week(load_settings(env))
@@ -57,7 +65,7 @@ def test_days_later_the_grid_has_not_moved(engine: sa.Engine, database_url: str)
     later = datetime.now(UTC) + timedelta(days=40)
     assert first_served_week(later.date()) > stored  # a fresh computation would have moved
     assert stored_first_week(database_url) == stored
-    assert grid_keys(None, database_url, later)[0] == stored.isoformat()
+    assert grid_keys(None, database_url, later, KEEP_HISTORY)[0] == stored.isoformat()
     with engine.connect() as connection:
         rows = connection.execute(sa.select(sa.func.count()).select_from(installation)).scalar()
     assert rows == 1
@@ -65,17 +73,29 @@ def test_days_later_the_grid_has_not_moved(engine: sa.Engine, database_url: str)
 
 def test_an_explicit_first_week_wins(engine: sa.Engine, database_url: str) -> None:
     upgrade_to_head(engine)
-    assert grid_keys("2026-05-03", database_url, datetime.now(UTC))[0] == "2026-05-03"
+    now = datetime.now(UTC)
+    assert grid_keys("2025-05-04", database_url, now, KEEP_HISTORY)[0] == "2025-05-04"
+    # Without the history, the grid still never starts before it.
+    current = week_start_of(now.date()).isoformat()
+    assert grid_keys(current, database_url, now)[0] == current
 
 
-def test_an_old_installation_with_data_keeps_its_grid(engine: sa.Engine,
-                                                      database_url: str) -> None:
+def test_an_old_installation_keeps_its_first_week_and_drops_the_weeks_no_longer_served(
+        engine: sa.Engine, database_url: str) -> None:
     with engine.connect() as connection, connection.begin():
         command.upgrade(alembic_config(connection), "0002")  # before the first week was kept
     add_accounts(engine, [ACCOUNT])
     upgrade_to_head(engine)
     assert stored_first_week(database_url) == EARLIER_DEFAULT
-    assert grid_keys(None, database_url, datetime.now(UTC))[0] == EARLIER_DEFAULT.isoformat()
+    now = datetime.now(UTC)
+    kept = grid_keys(None, database_url, now, KEEP_HISTORY)
+    assert kept[0] == EARLIER_DEFAULT.isoformat()
+    trimmed = grid_keys(None, database_url, now)
+    # The week of the oldest day Airbnb serves (180 days back), and one week of slack.
+    oldest_served = week_start_of(now.date() - timedelta(days=180))
+    assert trimmed[0] == (oldest_served - timedelta(weeks=1)).isoformat()
+    assert len(trimmed) in {52, 53}
+    assert trimmed == kept[-len(trimmed):]
 
 
 def test_reading_creates_no_warehouse(tmp_path: Path) -> None:
