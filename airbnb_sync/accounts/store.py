@@ -4,7 +4,9 @@ Every input is validated before anything is written, so a bad cookie or a typo i
 changes nothing. Credentials (the authentication cookies, the web build id and the browser's
 user agent) are stored only as a Fernet token; `AccountRecord` never carries them, so
 listing accounts cannot leak a session. Changing credentials resets `auth_status` to
-'unknown': the next `accounts check` or sync confirms them as 'ok' or 'expired'.
+'unknown': the next `accounts check` or sync confirms them as 'ok' or 'expired'. Fresh cookies
+for an account Airbnb had refused also record the restore (`session_restored_at`) and when the
+outage began (`outage_started_at`), for the sensor that alerts and fetches what was missed.
 """
 
 from __future__ import annotations
@@ -180,6 +182,13 @@ def validate_api_key(api_key: str) -> str:
     return api_key
 
 
+def outage_start(last_sync_at: datetime | None, refused_at: datetime | None,
+                 now: datetime) -> datetime:
+    """Since when an account went without data: its last successful sync (later weeks were
+    never refreshed), else the moment Airbnb refused its session."""
+    return min(time for time in (last_sync_at, refused_at, now) if time is not None)
+
+
 def _expiry_texts(expires: Mapping[str, datetime] | None) -> dict[str, str]:
     return {name: when.astimezone(UTC).isoformat() for name, when in (expires or {}).items()}
 
@@ -213,6 +222,8 @@ class AccountRecord:
     session_stored_at: datetime | None = None
     session_rotated_at: datetime | None = None
     session_expires_at: datetime | None = None
+    session_restored_at: datetime | None = None
+    outage_started_at: datetime | None = None
 
     @property
     def is_deleted(self) -> bool:
@@ -295,6 +306,8 @@ def _record(row: sa.Row[Any]) -> AccountRecord:
         session_stored_at=_utc(row.session_stored_at),
         session_rotated_at=_utc(row.session_rotated_at),
         session_expires_at=_utc(row.session_expires_at),
+        session_restored_at=_utc(row.session_restored_at),
+        outage_started_at=_utc(row.outage_started_at),
     )
 
 
@@ -437,8 +450,30 @@ class AccountStore:
             if cookies is not None:
                 values.update(session_stored_at=self._now(), session_rotated_at=None,
                               session_expires_at=credentials.expires_at())
+                self._store_session(account_id, values)
+                return self.get(account_id)
         self._update(account_id, **values)
         return self.get(account_id)
+
+    def _store_session(self, account_id: str, values: dict[str, Any]) -> None:
+        """Write new cookies; over a session Airbnb refused, record the restore too. The
+        status is read in the same write transaction, so a run marking the account expired
+        meanwhile cannot slip between the read and the write."""
+        now = self._now()
+        with self._writer.begin() as connection:
+            row = connection.execute(
+                sa.select(accounts.c.auth_status, accounts.c.auth_checked_at,
+                          accounts.c.last_sync_at)
+                .where(accounts.c.account_id == account_id).with_for_update()
+            ).one_or_none()
+            if row is None:
+                raise _not_found(account_id)
+            if row.auth_status == "expired":
+                values = {**values, "session_restored_at": now,
+                          "outage_started_at": outage_start(_utc(row.last_sync_at),
+                                                            _utc(row.auth_checked_at), now)}
+            connection.execute(accounts.update().where(accounts.c.account_id == account_id)
+                               .values(updated_at=now, **values))
 
     def set_auth_status(self, account_id: str, status: str) -> None:
         if status not in AUTH_STATUSES:

@@ -63,6 +63,10 @@ accounts = sa.Table(
     sa.Column("session_stored_at", UtcTimestamp, nullable=True),
     sa.Column("session_rotated_at", UtcTimestamp, nullable=True),
     sa.Column("session_expires_at", UtcTimestamp, nullable=True),
+    # A fresh session stored while Airbnb refused the old one: when, and since when the
+    # account had been out (its last sync, or the refusal when it never synced).
+    sa.Column("session_restored_at", UtcTimestamp, nullable=True),
+    sa.Column("outage_started_at", UtcTimestamp, nullable=True),
     sa.CheckConstraint("auth_status IN ('ok', 'expired', 'unknown')", name="auth_status"),
 )
 
