@@ -353,6 +353,25 @@ class AccountStore:
         with self.engine.connect() as connection:
             return [_record(row) for row in connection.execute(query)]
 
+    def page(self, *, after: str | None = None, limit: int = 100,
+             auth_status: str | None = None, account_id: str | None = None,
+             include_deleted: bool = False) -> tuple[list[AccountRecord], bool]:
+        """Up to `limit` accounts after the id `after`, in id order, and whether more follow:
+        keyset pagination, so a page costs the same wherever it is and accounts added or
+        removed meanwhile never shift the others. `account_id` restricts it to that one."""
+        query = sa.select(*_RECORD_COLUMNS).order_by(accounts.c.account_id).limit(limit + 1)
+        if after is not None:
+            query = query.where(accounts.c.account_id > after)
+        if auth_status is not None:
+            query = query.where(accounts.c.auth_status == auth_status)
+        if account_id is not None:
+            query = query.where(accounts.c.account_id == account_id)
+        if not include_deleted:
+            query = query.where(accounts.c.deleted_at.is_(None))
+        with self.engine.connect() as connection:
+            records = [_record(row) for row in connection.execute(query)]
+        return records[:limit], len(records) > limit
+
     def session(self, account_id: str, require_active: bool = True) -> HostSession:
         """The decrypted session of an account that may be synced (active, not deleted)."""
         record = self.get(account_id)

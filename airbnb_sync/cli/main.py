@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airbnb_sync.cli import accounts, db, demo, export, simulator, status
+from airbnb_sync.cli import accounts, api, db, demo, export, simulator, status
 from airbnb_sync.cli import report as report_command
 from airbnb_sync.cli.common import (
     EXIT_FAILED,
@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "export": export.COMMAND,
     "status": status.COMMAND,
     "report": report_command.COMMAND,
+    "api": api.COMMAND,
 }
 
 

@@ -215,3 +215,20 @@ installation = sa.Table(
     sa.Column("first_week", sa.Date, nullable=False),
     sa.Column("created_at", UtcTimestamp, nullable=False),
 )
+
+
+# Bearer tokens of the REST API (`airbnb-sync api token ...`): only a SHA-256 of each token is
+# kept (the tokens are 256 random bits, so a plain hash cannot be reversed or guessed; README:
+# REST API), with its scope (one account or all), whether it may write, and when it was last
+# used. Revoked tokens stay listed, with the time they were revoked.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("token_sha256", sa.Text, nullable=False, unique=True),
+    sa.Column("account_id", sa.Text, nullable=True),
+    sa.Column("read_only", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("last_used_at", UtcTimestamp, nullable=True),
+    sa.Column("revoked_at", UtcTimestamp, nullable=True),
+)
