@@ -22,7 +22,7 @@ from airbnb_sync.api.limits import MAX_BODY_BYTES, BodyLimitMiddleware, RateLimi
 from airbnb_sync.api.models import Health
 from airbnb_sync.api.problems import install_problem_handlers
 from airbnb_sync.api.request_context import RequestContextMiddleware
-from airbnb_sync.api.routes import accounts, sessions, sync
+from airbnb_sync.api.routes import accounts, invites, sessions, sync
 from airbnb_sync.api.tokens import TokenStore
 from airbnb_sync.core.settings import Settings
 
@@ -75,5 +75,6 @@ def create_app(settings: Settings, *, store: AccountStore | None = None,
     root.include_router(accounts.router)
     root.include_router(sessions.router)
     root.include_router(sync.router)
+    root.include_router(invites.router)
     app.include_router(root)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from airbnb_sync.cli.api_invite import configure_invite
 from airbnb_sync.cli.common import EXIT_OK, Command, print_json, set_handler
 from airbnb_sync.core.settings import Settings
 
@@ -55,9 +56,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     revoke = actions.add_parser("revoke", help=revoke_help, description=revoke_help)
     revoke.add_argument("name", metavar="NAME")
     set_handler(revoke, _revoke)
+    configure_invite(commands)
 
 
-COMMAND = Command("the REST API: serve it, manage its tokens", configure)
+COMMAND = Command("the REST API: serve it, manage its tokens, invite owners", configure)
 
 
 def _tokens(settings: Settings):  # type: ignore[no-untyped-def]

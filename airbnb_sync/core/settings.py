@@ -64,6 +64,8 @@ class Settings:
     session_keepalive: bool = True
     # A `session_expiring` alert goes out this many hours before a known session expiry.
     session_alert_hours: float = 24.0
+    # Where owners reach the REST API (AIRBNB_SYNC_API_URL): the base of invite links.
+    api_url: str = "http://127.0.0.1:8080"
 
     @property
     def is_sqlite(self) -> bool:
@@ -308,4 +310,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                  "true/false, 1/0, yes/no"),
         session_alert_hours=_parse(env, "AIRBNB_SYNC_SESSION_ALERT_HOURS", 24.0,
                                    _non_negative_float, "hours >= 0"),
+        api_url=_parse(env, "AIRBNB_SYNC_API_URL", "http://127.0.0.1:8080", _http_url,
+                       "the http(s) address owners reach the API at (before /api/v1), for "
+                       "invite links"),
     )

@@ -232,3 +232,17 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", UtcTimestamp, nullable=True),
     sa.Column("revoked_at", UtcTimestamp, nullable=True),
 )
+
+# One-time invite links (`airbnb-sync api invite`): only the SHA-256 of a link's token is
+# stored. account_id NULL: the link registers a new account; used_by is the account it served.
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("token_sha256", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.Text, nullable=True),
+    sa.Column("label", sa.Text, nullable=True),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("expires_at", UtcTimestamp, nullable=False),
+    sa.Column("used_at", UtcTimestamp, nullable=True),
+    sa.Column("used_by", sa.Text, nullable=True),
+)

@@ -4,8 +4,8 @@ Two nullable columns on `accounts`: the `session_restored` sensor alerts once pe
 asks for the weeks the schedule skipped meanwhile (README: Sessions). Existing rows hold no
 restore. Plain ALTER TABLE ADD COLUMN on every backend.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0006_session_restore
+Revises: 0005_api_tokens
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0006_session_restore"
+down_revision: str | None = "0005_api_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
