@@ -227,6 +227,9 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
     except json.JSONDecodeError:
         raise PasteError("the HAR file is not valid JSON (truncated?): save it again from the "
                          "Network tab") from None
+    except RecursionError:  # json has no depth limit of its own; Python's stack is the limit
+        raise PasteError("the file is JSON nested too deeply to be a HAR export: save the "
+                         "Network tab as HAR again") from None
     entries = document.get("log", {}).get("entries") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise PasteError("the file is not a HAR export (no log.entries): save the Network tab "
@@ -287,7 +290,10 @@ def _session(request: _Request, extra_hosts: tuple[str, ...],
     if missing:
         raise PasteError(f"the paste has no session cookies ({', '.join(missing)} missing): "
                          "copy a request made while logged in as the host, with its cookies")
-    account_id = user_id(cookies)
+    try:
+        account_id = user_id(cookies)
+    except InvalidCookie as exc:  # _user_attributes nested too deeply to be Airbnb's
+        raise PasteError(str(exc)) from None
     if account_id is None or not account_id.isdigit():
         raise PasteError("the paste's _user_attributes cookie names no user id: copy a request "
                          "made while logged in as the host")

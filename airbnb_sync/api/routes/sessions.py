@@ -30,6 +30,7 @@ from airbnb_sync.api.context import ApiContext, api_context
 from airbnb_sync.api.errors import store_errors
 from airbnb_sync.api.models import CheckResult, CompanionCookie, SessionPost, SessionState
 from airbnb_sync.api.problems import Problem
+from airbnb_sync.core.settings import SettingsError
 from airbnb_sync.sync.session_check import CheckFailed, check_session
 
 router = APIRouter(prefix="/accounts", tags=["sessions"])
@@ -103,6 +104,8 @@ def post_check(account_id: WritableAccount, context: Context) -> dict[str, objec
             ok, detail = True, f"account {account_id}: session ok"
         except AuthExpired as exc:
             ok, detail = False, str(exc)
+        except SettingsError as exc:  # no API key to send: the account needs a paste
+            raise Problem(409, str(exc)) from None
         except CheckFailed as exc:
             if exc.busy:
                 raise Problem(409, f"a sync of account {account_id} is talking to Airbnb right "
