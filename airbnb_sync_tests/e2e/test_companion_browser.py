@@ -91,7 +91,7 @@ def browser_context(pipeline_env: Simulator, tmp_path: Path) -> Iterator[tuple]:
 
 def open_popup(browser, extension_id: str):
     popup = browser.new_page()
-    popup.set_viewport_size({"width": 360, "height": 300})  # about a popup's size
+    popup.set_viewport_size({"width": 380, "height": 330})  # about a popup's size
     popup.goto(f"chrome-extension://{extension_id}/popup.html")
     popup.wait_for_selector("#account")
     return popup

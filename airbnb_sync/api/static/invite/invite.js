@@ -26,10 +26,13 @@ async function post(path, body) {
   return {ok: response.ok, status: response.status, data};
 }
 
+// The server's sentences start in lower case (they also end up in logs and clients).
+const sentence = (text) => text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+
 function problem(text) {
   const box = $("problem");
   box.hidden = !text;
-  box.textContent = text || "";
+  box.textContent = sentence(text);
 }
 
 function closeForm(reason) {
@@ -38,7 +41,7 @@ function closeForm(reason) {
   $("steps").hidden = true;
   const status = $("status");
   status.className = "problem";
-  status.textContent = reason;
+  status.textContent = sentence(reason);
 }
 
 function item(list, text) {
