@@ -107,15 +107,20 @@ def test_the_companion_sends_the_new_session_and_a_sync_succeeds(
     store = open_store(load_settings())
     stored_before = store.get(OWNER).session_stored_at
 
-    # Options: the server, the account and its token.
+    # Options: the server and the token; a token the server refuses is not saved, and the
+    # account id is the token's own when left empty.
     page = browser.new_page()
     page.goto(f"chrome-extension://{extension_id}/options.html")
     page.fill("#server", api)
-    page.fill("#accountId", OWNER)
+    page.fill("#token", "abs_not-a-token")
+    page.click("#save")
+    page.wait_for_selector("#message.failed")
+    assert "the server does not accept this token" in page.inner_text("#message")
     page.fill("#token", token)
     page.click("#save")
-    page.wait_for_selector("#message:not([hidden])")
-    assert page.inner_text("#message").startswith("Saved.")
+    page.wait_for_selector("#message.ok")
+    assert page.inner_text("#message").startswith(f"Saved for account {OWNER}.")
+    assert page.input_value("#accountId") == OWNER
 
     # Canaries on other sites, with the names of Airbnb's session cookies.
     for host, value in CANARIES.items():
