@@ -42,7 +42,8 @@ class PasteSummary:
 
 
 def _headers(text: str) -> list[tuple[str, str]]:
-    """The headers of the request a paste holds (lower-case names), as paste.py reads them."""
+    """The headers of the request a paste holds (lower-case names), read with paste.py's own
+    helpers so that the list is of the very request whose session is kept."""
     stripped = text.strip()
     if stripped.startswith("{"):
         entries = json.loads(stripped).get("log", {}).get("entries", [])
