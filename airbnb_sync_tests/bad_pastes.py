@@ -39,6 +39,9 @@ BAD_PASTES: dict[str, BadPaste] = {
     "truncated": BadPaste("curl", chrome_bash(COOKIE)[:400], "truncated"),
     "not airbnb": BadPaste("curl", chrome_bash(COOKIE).replace("www.airbnb.com", "example.org"),
                            "not a request to Airbnb's /api/v3/"),
+    "a host that only starts like airbnb's": BadPaste(
+        "curl", chrome_bash(COOKIE).replace("www.airbnb.com", "www.airbnb.com.example.org"),
+        "not a request to Airbnb's /api/v3/"),
     "no session cookies": BadPaste("curl", chrome_bash("bev=1; _ga=2"), "no session cookies"),
     "missing header": BadPaste("curl", chrome_bash(COOKIE).replace(
         f"-H 'x-client-version: {VERSION}'", ""), "no X-Client-Version header"),

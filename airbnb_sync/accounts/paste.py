@@ -26,7 +26,9 @@ from airbnb_sync.airbnb.cookies import (
 )
 
 API_PATH = "/api/v3/"
-_AIRBNB_HOST = re.compile(r"(^|\.)airbnb\.[a-z.]+$")
+# Airbnb's host names: airbnb.com, airbnb.fr, airbnb.co.uk, airbnb.com.au and their
+# subdomains; nothing that merely starts like one (www.airbnb.com.example.org).
+AIRBNB_HOST = re.compile(r"(^|\.)airbnb\.(com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})$")
 # curl options whose next word is their value; any other option is a flag.
 _OPTIONS_WITH_VALUE = frozenset({
     "-H", "--header", "-b", "--cookie", "-A", "--user-agent", "-d", "--data", "--data-raw",
@@ -310,7 +312,7 @@ def _session(request: _Request, extra_hosts: tuple[str, ...],
 def _check_url(url: str | None, extra_hosts: tuple[str, ...]) -> None:
     parsed = urlparse(url or "")
     host = (parsed.hostname or "").lower()
-    if not (_AIRBNB_HOST.search(host) or host in extra_hosts) or API_PATH not in parsed.path:
+    if not (AIRBNB_HOST.search(host) or host in extra_hosts) or API_PATH not in parsed.path:
         raise PasteError(f"the paste is not a request to Airbnb's {API_PATH} (its address is "
                          f"another host or path): {_HOW_TO_COPY}")
 

@@ -10,13 +10,18 @@ the command line, nothing in the API), which `Overrides.names` carries.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlparse
 
-from airbnb_sync.accounts.paste import PastedSession, PasteError, parse_curl, parse_har
+from airbnb_sync.accounts.paste import (
+    AIRBNB_HOST,
+    PastedSession,
+    PasteError,
+    parse_curl,
+    parse_har,
+)
 from airbnb_sync.accounts.store import (
     AccountRecord,
     AccountStore,
@@ -30,9 +35,6 @@ from airbnb_sync.core.settings import Settings
 MAX_CURL_BYTES = 1 << 20
 # A HAR holds every request of the page, bodies included.
 MAX_HAR_BYTES = 256 << 20
-# Airbnb's cookie domains: airbnb.com, airbnb.fr, airbnb.co.uk, airbnb.com.au and their
-# subdomains; nothing that merely starts with "airbnb." (airbnb.com.example.org).
-_AIRBNB_DOMAIN = re.compile(r"(^|\.)airbnb\.(com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})$")
 
 
 class PasteRefused(InvalidAccountInput):
@@ -152,7 +154,7 @@ class BrowserCookie:
 def is_airbnb_domain(domain: str, settings: Settings) -> bool:
     """Airbnb's own domains (airbnb.com, www.airbnb.fr, ...), or the host of AIRBNB_BASE_URL."""
     host = domain.strip().lstrip(".").lower()
-    return bool(_AIRBNB_DOMAIN.search(host)) or host in paste_hosts(settings)
+    return bool(AIRBNB_HOST.search(host)) or host in paste_hosts(settings)
 
 
 def session_from_cookies(account_id: str, cookies: list[BrowserCookie],

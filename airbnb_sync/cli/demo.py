@@ -3,8 +3,9 @@
 Starts the simulator (which rotates the hosts' `_aat` cookie every few dozen requests, as
 Airbnb may), registers two demo hosts from the "Copy as cURL" a browser would give (the way a
 user registers a real host), syncs their last 8 weeks through Dagster's own command line (the
-same contract users rely on), prints what was stored and the sessions kept alive, and stops
-the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same data.
+same contract users rely on), prints what was stored and the sessions kept alive, shows the
+REST API (a demo token and the `curl` call that lists the demo hosts, run), and stops the
+simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same data.
 It ends by writing the insights report (the `insights_report` asset) and printing its path.
 """
 
@@ -165,6 +166,9 @@ def _sync_and_report(settings: Settings) -> int:
               f"in {time.monotonic() - started:.1f} s")
     _print_report(settings.database_url)
     _print_sessions(settings)
+    from airbnb_sync.cli.demo_api import show_api
+
+    show_api(settings)
     return _write_insights_report(settings)
 
 

@@ -100,7 +100,10 @@ def api_settings(database_url: str, dagster_home: Path,
     return load_settings()
 
 
-def serve_api(settings: Settings, database_url: str) -> Iterator[Api]:
+def serve_api(settings: Settings, database_url: str,
+              real_launcher: bool = False) -> Iterator[Api]:
+    """Serve the app; syncs are recorded, or with `real_launcher` launched through Dagster's
+    GraphQL API at AIRBNB_SYNC_DAGSTER_URL as `api serve` does."""
     configure_logging(settings)
     store = open_store(settings)
     launched: list[tuple[str, date, date]] = []
@@ -111,7 +114,9 @@ def serve_api(settings: Settings, database_url: str) -> Iterator[Api]:
 
     port = free_port()
     try:
-        with ThreadedServer(create_app(settings, store=store, launch_sync=launch), port):
+        app = create_app(settings, store=store,
+                         launch_sync=None if real_launcher else launch)
+        with ThreadedServer(app, port):
             yield Api(f"http://127.0.0.1:{port}", settings, store, launched)
     finally:
         dispose_warehouse_engine(database_url)
