@@ -203,3 +203,27 @@ def test_a_new_owner_registers_through_a_link(site: Site, browser,
     assert f"Airbnb user {OTHER} is registered here already" in second.page.inner_text(
         "#problem")
     assert second.page.is_visible("#submit")
+
+
+def test_no_answer_and_no_log_line_holds_a_cookie_value_or_the_link(
+        site: Site, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    link = site.invite("--account", OWNER, capsys=capsys)
+    token = link.split("#", 1)[1]
+    secrets = [pair.split("=", 1)[1] for pair in make_cookie(OWNER).split("; ")
+               if len(pair.split("=", 1)[1]) > 8] + [token, API_KEY]
+    answers = [requests.get(f"{site.api}/api/v1/invite", timeout=10)]
+    for path, body in (("status", {}), ("preview", {"paste": site.curl(OTHER)}),
+                       ("preview", {"paste": site.curl(OWNER)}),
+                       ("accept", {"paste": site.curl(OWNER)}),
+                       ("accept", {"paste": site.curl(OWNER)})):
+        answers.append(requests.post(f"{site.api}/api/v1/invite/{path}",
+                                     json={"token": token, **body}, timeout=10))
+    assert [answer.status_code for answer in answers] == [200, 200, 422, 200, 200, 410]
+    for answer in answers:
+        for value in secrets:
+            assert value not in answer.text and value not in str(answer.headers)
+    logged = capsys.readouterr().err + caplog.text
+    assert "/api/v1/invite/accept" in logged  # the access lines are there
+    for value in secrets:
+        assert value not in logged
