@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from airbnb_sync.cli.api_invite import configure_invite
-from airbnb_sync.cli.common import EXIT_OK, Command, print_json, set_handler
+from airbnb_sync.cli.common import EXIT_OK, BadInput, Command, print_json, set_handler
 from airbnb_sync.core.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -69,11 +69,28 @@ def _tokens(settings: Settings):  # type: ignore[no-untyped-def]
     return TokenStore(open_store(settings).engine)
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse at once, in one line, an address this process cannot listen on (uvicorn would
+    log it and exit with 1 after building the app)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another "
+                       "--port, or a --host of this machine") from None
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     from airbnb_sync.api.serve import serve
 
+    _check_address(args.host, args.port)
     logging.getLogger("airbnb_sync.api").info(
         "serving the REST API on http://%s:%d/api/v1 (docs: /api/v1/docs)", args.host, args.port)
     serve(settings, args.host, args.port)

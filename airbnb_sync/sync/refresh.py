@@ -120,12 +120,17 @@ class RefreshPolicy:
         return reachable_horizon(today, self.lookahead_weeks, self.horizon_days,
                                  ahead_days=self.horizon_days)
 
-    def _servable(self, weeks: list[date], today: date) -> list[date]:
-        """Weeks of the grid whose every day Airbnb serves today: a week cut by either edge
-        of the horizon would be fetched incomplete."""
+    def servable_range(self, today: date) -> WeekRange:
+        """The first and last week of the grid whose every day Airbnb serves today: a week
+        cut by either edge of the horizon would be fetched incomplete."""
         horizon = self._horizon(today)
-        first = max(self.first_week, first_whole_week(today, self.horizon_days))
-        return [week for week in weeks if week in horizon and week >= first]
+        first = max(self.first_week, first_whole_week(today, self.horizon_days),
+                    horizon.first_week)
+        return first, horizon.last_week
+
+    def _servable(self, weeks: list[date], today: date) -> list[date]:
+        first, last = self.servable_range(today)
+        return [week for week in weeks if first <= week <= last]
 
 
 def _contiguous(weeks: list[date]) -> list[WeekRange]:

@@ -168,3 +168,35 @@ def test_tokens_record_their_last_use(simulated_api: Api) -> None:
     simulated_api.call("GET", "/api/v1/accounts", token)
     used = store.get("tracked").last_used_at
     assert used is not None and used >= started - timedelta(seconds=1)
+
+
+def test_the_docs_page_loads_nothing_from_outside(simulated_api: Api) -> None:
+    import re
+
+    page = simulated_api.call("GET", "/api/v1/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/api/v1/") for asset in assets), assets
+    assert "validatorUrl" in page.text and "https://" not in page.text.replace(
+        "https://swagger.io", "")  # a link in a comment, never loaded
+    for asset in assets:
+        assert simulated_api.call("GET", asset).status_code == 200, asset
+
+
+def test_an_unexpected_failure_is_a_bare_500_and_logged_with_its_request_id(
+        simulated_api: Api, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(**_: object) -> None:
+        raise RuntimeError("canary-internal-detail: a bug")
+
+    monkeypatch.setattr(simulated_api.store, "page", broken)
+    response = simulated_api.call("GET", "/api/v1/accounts", simulated_api.token("t"))
+    body = assert_problem(response, 500, "request id")
+    assert "canary" not in response.text and "RuntimeError" not in response.text
+    assert body["request_id"] in body["detail"]
+    failed = [record for record in caplog.records if record.levelname == "ERROR"
+              and record.name == "airbnb_sync.api"]
+    assert failed and failed[0].exc_info and "canary-internal-detail" in str(failed[0].exc_info[1])
+    logged = [line for line in capsys.readouterr().err.splitlines()
+              if "failed unexpectedly" in line]
+    assert logged and f"request_id={body['request_id']}" in logged[0]

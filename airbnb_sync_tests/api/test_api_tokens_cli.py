@@ -83,3 +83,18 @@ def test_bad_token_input_exits_2_in_one_line(api: Api, capsys: pytest.CaptureFix
 def test_revoking_an_unknown_token_exits_2(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "api", "token", "revoke", "nobody")
     assert code == 2 and "no token named 'nobody'" in err
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_refuses_an_address_it_cannot_listen_on_in_one_line(
+        api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "api", "serve", "--port", str(port))
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "api", "serve", "--port", "70000")
+    assert code == 2 and "not a port number" in err

@@ -7,7 +7,6 @@ with the run's id at once: the run is queued and runs in Dagster, not in the API
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -17,8 +16,8 @@ from airbnb_sync.api.context import ApiContext, api_context
 from airbnb_sync.api.errors import store_errors
 from airbnb_sync.api.models import SyncLaunched, SyncPost
 from airbnb_sync.api.problems import Problem
-from airbnb_sync.api.sync_range import RangeRefused, sync_weeks
 from airbnb_sync.defs.graphql_runs import LaunchFailed
+from airbnb_sync.sync.ranges import AccountNotSyncable, SyncRequestError, resolve_sync_range
 
 router = APIRouter(prefix="/accounts", tags=["sync"])
 logger = logging.getLogger(__name__)
@@ -36,11 +35,14 @@ def post_sync(account_id: WritableAccount, _limit: RateLimited, body: SyncPost,
         state = "deleted" if record.is_deleted else "inactive"
         raise Problem(409, f"account {account_id} is {state}: activate it with PATCH "
                            f'/api/v1/accounts/{account_id} and {{"active": true}} first')
-    try:
-        first, last = sync_weeks(context.settings, body.from_, body.to,
-                                 datetime.now(UTC).date())
-    except RangeRefused as exc:
-        raise Problem(422, str(exc)) from None
+    try:  # the same rules and sentences as `airbnb-sync sync --from --to`
+        weeks = resolve_sync_range(context.settings, context.store, account_id,
+                                   first_day=body.from_, last_day=body.to)
+    except AccountNotSyncable as exc:  # its session expired
+        raise Problem(409, _api_terms(str(exc), account_id)) from None
+    except SyncRequestError as exc:
+        raise Problem(422, _api_terms(str(exc), account_id)) from None
+    first, last = weeks.first_week, weeks.last_week
     try:
         run_id = context.launch_sync(account_id, first, last)
     except LaunchFailed as exc:
@@ -48,3 +50,11 @@ def post_sync(account_id: WritableAccount, _limit: RateLimited, body: SyncPost,
     logger.info("launched run %s: account %s, weeks %s to %s", run_id, account_id, first, last)
     return {"run_id": run_id, "account_id": account_id, "first_week": first, "last_week": last,
             "partition_range": f"{account_id}|{first}...{account_id}|{last}"}
+
+
+def _api_terms(message: str, account_id: str) -> str:
+    """The CLI's sentence with the API's names: the fields `from` and `to`, and the session
+    endpoint instead of `accounts update`."""
+    fresh = f"`airbnb-sync accounts update {account_id} --from-curl -`"
+    return (message.replace(fresh, f"POST /api/v1/accounts/{account_id}/session")
+            .replace("--from", "from").replace("--to", "to"))
