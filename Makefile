@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SIM_PORT ?= 8765
 
-.PHONY: install demo ui test test-fast lint clean
+.PHONY: install demo ui test test-fast lint clean companion-firefox
 
 # Re-install when pyproject.toml changes; a fresh machine gets the venv from scratch.
 $(BIN)/.installed: pyproject.toml
@@ -40,5 +40,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+## The browser companion as Firefox loads it: the same files, manifest.firefox.json as manifest.json.
+companion-firefox:
+	rm -rf build/companion-firefox
+	mkdir -p build
+	cp -R companion build/companion-firefox
+	mv build/companion-firefox/manifest.firefox.json build/companion-firefox/manifest.json
+
 clean:
-	rm -rf $(VENV) .dagster_home *.egg-info
+	rm -rf $(VENV) .dagster_home *.egg-info build/companion-firefox

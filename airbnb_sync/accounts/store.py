@@ -4,7 +4,9 @@ Every input is validated before anything is written, so a bad cookie or a typo i
 changes nothing. Credentials (the authentication cookies, the web build id and the browser's
 user agent) are stored only as a Fernet token; `AccountRecord` never carries them, so
 listing accounts cannot leak a session. Changing credentials resets `auth_status` to
-'unknown': the next `accounts check` or sync confirms them as 'ok' or 'expired'.
+'unknown': the next `accounts check` or sync confirms them as 'ok' or 'expired'. Fresh cookies
+for an account Airbnb had refused also record the restore (`session_restored_at`) and when the
+outage began (`outage_started_at`), for the sensor that alerts and fetches what was missed.
 """
 
 from __future__ import annotations
@@ -189,6 +191,13 @@ def validate_api_key(api_key: str) -> str:
     return api_key
 
 
+def outage_start(last_sync_at: datetime | None, refused_at: datetime | None,
+                 now: datetime) -> datetime:
+    """Since when an account went without data: its last successful sync (later weeks were
+    never refreshed), else the moment Airbnb refused its session."""
+    return min(time for time in (last_sync_at, refused_at, now) if time is not None)
+
+
 def _expiry_texts(expires: Mapping[str, datetime] | None) -> dict[str, str]:
     """ISO texts in UTC, clamped like a browser's (cookies.cookie_expiry); a time outside the
     calendar is left unknown."""
@@ -230,6 +239,8 @@ class AccountRecord:
     session_stored_at: datetime | None = None
     session_rotated_at: datetime | None = None
     session_expires_at: datetime | None = None
+    session_restored_at: datetime | None = None
+    outage_started_at: datetime | None = None
 
     @property
     def is_deleted(self) -> bool:
@@ -312,6 +323,8 @@ def _record(row: sa.Row[Any]) -> AccountRecord:
         session_stored_at=_utc(row.session_stored_at),
         session_rotated_at=_utc(row.session_rotated_at),
         session_expires_at=_utc(row.session_expires_at),
+        session_restored_at=_utc(row.session_restored_at),
+        outage_started_at=_utc(row.outage_started_at),
     )
 
 
@@ -362,6 +375,25 @@ class AccountStore:
             query = query.where(accounts.c.deleted_at.is_(None))
         with self.engine.connect() as connection:
             return [_record(row) for row in connection.execute(query)]
+
+    def page(self, *, after: str | None = None, limit: int = 100,
+             auth_status: str | None = None, account_id: str | None = None,
+             include_deleted: bool = False) -> tuple[list[AccountRecord], bool]:
+        """Up to `limit` accounts after the id `after`, in id order, and whether more follow:
+        keyset pagination, so a page costs the same wherever it is and accounts added or
+        removed meanwhile never shift the others. `account_id` restricts it to that one."""
+        query = sa.select(*_RECORD_COLUMNS).order_by(accounts.c.account_id).limit(limit + 1)
+        if after is not None:
+            query = query.where(accounts.c.account_id > after)
+        if auth_status is not None:
+            query = query.where(accounts.c.auth_status == auth_status)
+        if account_id is not None:
+            query = query.where(accounts.c.account_id == account_id)
+        if not include_deleted:
+            query = query.where(accounts.c.deleted_at.is_(None))
+        with self.engine.connect() as connection:
+            records = [_record(row) for row in connection.execute(query)]
+        return records[:limit], len(records) > limit
 
     def session(self, account_id: str, require_active: bool = True) -> HostSession:
         """The decrypted session of an account that may be synced (active, not deleted)."""
@@ -463,8 +495,30 @@ class AccountStore:
             if cookies is not None:
                 values.update(session_stored_at=self._now(), session_rotated_at=None,
                               session_expires_at=credentials.expires_at())
+                self._store_session(account_id, values)
+                return self.get(account_id)
         self._update(account_id, **values)
         return self.get(account_id)
+
+    def _store_session(self, account_id: str, values: dict[str, Any]) -> None:
+        """Write new cookies; over a session Airbnb refused, record the restore too. The
+        status is read in the same write transaction, so a run marking the account expired
+        meanwhile cannot slip between the read and the write."""
+        now = self._now()
+        with self._writer.begin() as connection:
+            row = connection.execute(
+                sa.select(accounts.c.auth_status, accounts.c.auth_checked_at,
+                          accounts.c.last_sync_at)
+                .where(accounts.c.account_id == account_id).with_for_update()
+            ).one_or_none()
+            if row is None:
+                raise _not_found(account_id)
+            if row.auth_status == "expired":
+                values = {**values, "session_restored_at": now,
+                          "outage_started_at": outage_start(_utc(row.last_sync_at),
+                                                            _utc(row.auth_checked_at), now)}
+            connection.execute(accounts.update().where(accounts.c.account_id == account_id)
+                               .values(updated_at=now, **values))
 
     def set_auth_status(self, account_id: str, status: str) -> None:
         if status not in AUTH_STATUSES:

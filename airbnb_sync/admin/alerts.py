@@ -1,4 +1,5 @@
-"""Alerts for people: a failed run, an expired Airbnb session, a session about to expire.
+"""Alerts for people: a failed run, an expired Airbnb session, a session about to expire, a
+session restored after an outage.
 
 Each alert is one JSON object POSTed to `AIRBNB_SYNC_ALERT_WEBHOOK`: a Slack-compatible
 `text` plus structured fields, so a chat channel and a machine can both read it. Delivery
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -111,6 +112,34 @@ def behind_schedule_alert(account: str, label: str | None, reason: str,
         "budget": plan.get("budget"),
         "max_staleness_days": plan.get("max_staleness_days"),
         "overdue_runs": plan.get("overdue_runs", 0),
+    }
+
+
+def session_restored_alert(account: str, label: str | None, restored_at: datetime,
+                           outage_started_at: datetime | None,
+                           catch_up: Sequence[tuple[date, date]],
+                           lost: Sequence[date]) -> dict[str, Any]:
+    """A fresh session replaced a refused one: syncing resumes, and what was missed is
+    fetched again (`catch_up`), except weeks Airbnb stopped serving during the outage."""
+    name = f"{account} ({label})" if label else account
+    since = outage_started_at.isoformat() if outage_started_at else None
+    spans = ", ".join(f"{first}..{last}" for first, last in catch_up)
+    text = (f"airbnb-sync: the Airbnb session of account {name} was restored at "
+            f"{restored_at.isoformat()}"
+            f"{f' (without data since {since})' if since else ''}; syncing resumes"
+            f"{f', and the weeks missed meanwhile are fetched now: {spans}' if spans else ''}.")
+    if lost:
+        text += (f" {len(lost)} week(s) ({lost[0]}..{lost[-1]}) left Airbnb's horizon during "
+                 "the outage and cannot be fetched any more.")
+    return {
+        "text": text,
+        "event": "session_restored",
+        "account": account,
+        "restored_at": restored_at.isoformat(),
+        "outage_started_at": since,
+        "catch_up": [{"from": first.isoformat(), "to": last.isoformat()}
+                     for first, last in catch_up],
+        "lost_weeks": [week.isoformat() for week in lost],
     }
 
 

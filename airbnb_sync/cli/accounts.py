@@ -11,7 +11,6 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from airbnb_sync.cli.common import (
     EXIT_FAILED,
@@ -26,15 +25,19 @@ from airbnb_sync.cli.common import (
 )
 from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.core.text import SHOWN_LIMIT, escaped
+from airbnb_sync.core.text import escaped
 
 if TYPE_CHECKING:
     from airbnb_sync.accounts.paste import PastedSession
+    from airbnb_sync.accounts.register import Overrides
     from airbnb_sync.accounts.store import AccountRecord, AccountStore
 
 MAX_COOKIE_BYTES = 1 << 20
-# A HAR holds every request of the page, bodies included.
+# A HAR holds every request of the page, bodies included (accounts.register.MAX_HAR_BYTES).
 MAX_HAR_BYTES = 256 << 20
+# How a refusal of a paste names the flags that stand in for what it lacks.
+FLAG_NAMES = {"account_id": "--account-id", "x_client_version": "--x-client-version",
+              "user_agent": "--user-agent"}
 # `check` waits this long for a running sync of the same account to release its lease.
 CHECK_LEASE_TIMEOUT = 120.0
 
@@ -146,36 +149,24 @@ def _read_cookie_text(source: str, option: str = "--cookie-file",
 def _read_paste(args: argparse.Namespace, settings: Settings) -> PastedSession | None:
     """The session of --from-curl or --from-har, None when neither is given. The paste is
     parsed in memory only: never logged, never stored as it is."""
-    from airbnb_sync.accounts.paste import PasteError, parse_curl, parse_har
+    from airbnb_sync.accounts.register import read_paste
 
-    # A paste may also name the configured AIRBNB_BASE_URL's host (the simulator, a proxy).
-    hosts = tuple(filter(None, [urlparse(settings.airbnb_base_url).hostname]))
-    try:
-        if args.from_curl is not None:
-            return parse_curl(_read_cookie_text(args.from_curl, "--from-curl"), hosts)
-        if args.from_har is not None:
-            if args.from_har == "-":
-                raise BadInput("--from-har needs a file: save the HAR and give its path")
-            return parse_har(_read_cookie_text(args.from_har, "--from-har", MAX_HAR_BYTES),
-                             hosts)
-    except PasteError as exc:
-        raise BadInput(str(exc)) from None
+    if args.from_curl is not None:
+        return read_paste(_read_cookie_text(args.from_curl, "--from-curl"), settings, "curl")
+    if args.from_har is not None:
+        if args.from_har == "-":
+            raise BadInput("--from-har needs a file: save the HAR and give its path")
+        return read_paste(_read_cookie_text(args.from_har, "--from-har", MAX_HAR_BYTES),
+                          settings, "har")
     return None
 
 
-def _paste_account(paste: PastedSession, account_id: str | None) -> str:
-    if account_id is not None and account_id != paste.account_id:
-        raise BadInput(f"the paste belongs to Airbnb user {paste.account_id}, not to account "
-                       f"{escaped(account_id[:SHOWN_LIMIT])}: log in to Airbnb as that host and "
-                       "copy again, or drop --account-id")
-    return paste.account_id
+def _overrides(args: argparse.Namespace, with_account: bool) -> Overrides:
+    from airbnb_sync.accounts.register import Overrides
 
-
-def _required(value: str | None, option: str, header: str) -> str:
-    if value is None:
-        raise BadInput(f"the paste has no {header} header and {option} is not given: copy a "
-                       f"request to /api/v3/ (not the page itself), or give {option}")
-    return value
+    names = {key: flag for key, flag in FLAG_NAMES.items()
+             if with_account or key != "account_id"}
+    return Overrides(args.account_id, args.x_client_version, args.user_agent, names)
 
 
 def _read_stdin(option: str, limit: int) -> bytes | str:
@@ -210,14 +201,16 @@ def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_
                 expires: Mapping[str, datetime] | None = None) -> None:
     """Register an account and make its weeks syncable at once; bad input is refused before
     the warehouse is opened (and possibly created or migrated)."""
+    from airbnb_sync.accounts.register import SessionInput, register
     from airbnb_sync.accounts.store import validate_account_input
 
     validate_account_input(account_id, cookie_text=cookie_text,
                            x_client_version=x_client_version, user_agent=user_agent,
                            customer_id=customer_id, label=label)
-    record = _store(settings).add(account_id, cookie_text, x_client_version, user_agent,
-                                  customer_id=customer_id, label=label, api_key=api_key,
-                                  expires=expires)
+    record = register(_store(settings),
+                      SessionInput(account_id, cookie_text, x_client_version, user_agent,
+                                   api_key, dict(expires or {})),
+                      customer_id=customer_id, label=label)
     print(f"added account {record.account_id}{_label(record)}; auth status is 'unknown' until "
           f"`airbnb-sync accounts check {record.account_id}` or the next sync")
     _register_partition(settings, record.account_id)
@@ -246,14 +239,14 @@ def update_account(settings: Settings, account_id: str, *, cookie_text: str | No
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     paste = _read_paste(args, settings)
     if paste is not None:
+        from airbnb_sync.accounts.register import session_input
+
         # Explicit flags win over what the paste says.
-        add_account(settings, _paste_account(paste, args.account_id), paste.cookie_text(),
-                    _required(args.x_client_version or paste.x_client_version,
-                              "--x-client-version", "X-Client-Version"),
-                    _required(args.user_agent or paste.user_agent, "--user-agent",
-                              "User-Agent"),
-                    customer_id=args.customer_id, label=args.label, api_key=paste.api_key,
-                    expires=paste.expires)
+        session = session_input(paste, _overrides(args, with_account=True))
+        add_account(settings, session.account_id, session.cookie_text,
+                    session.x_client_version, session.user_agent,
+                    customer_id=args.customer_id, label=args.label, api_key=session.api_key,
+                    expires=session.expires)
         return EXIT_OK
     missing = [option for option, value in (
         ("--account-id", args.account_id), ("--cookie-file", args.cookie_file),
@@ -271,12 +264,14 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 def _update(args: argparse.Namespace, settings: Settings) -> int:
     paste = _read_paste(args, settings)
     if paste is not None:
-        _paste_account(paste, args.account_id)
-        update_account(settings, args.account_id, cookie_text=paste.cookie_text(),
-                       x_client_version=args.x_client_version or paste.x_client_version,
-                       user_agent=args.user_agent or paste.user_agent,
-                       customer_id=args.customer_id, label=args.label, api_key=paste.api_key,
-                       expires=paste.expires)
+        from airbnb_sync.accounts.register import replace_session, session_input
+
+        session = session_input(paste, _overrides(args, with_account=False),
+                                require_headers=False)
+        record = replace_session(_store(settings), session, customer_id=args.customer_id,
+                                 label=args.label)
+        print(f"updated account {record.account_id}{_label(record)}; auth status: "
+              f"{record.auth_status}")
         return EXIT_OK
     cookie_text = None if args.cookie_file is None else _read_cookie_text(args.cookie_file)
     update_account(settings, args.account_id, cookie_text=cookie_text,
@@ -399,32 +394,16 @@ def _confirmed(record: AccountRecord, purge: bool) -> bool:
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     from airbnb_sync.accounts.store import validate_account_id
-    from airbnb_sync.airbnb.client import AirbnbClient
-    from airbnb_sync.airbnb.errors import AirbnbError, AuthExpired
-    from airbnb_sync.airbnb.pacing import Pacer
-    from airbnb_sync.sync.lease import DatabasePacingStore, LeaseTimeout, account_lease
+    from airbnb_sync.airbnb.errors import AuthExpired
+    from airbnb_sync.sync.session_check import CheckFailed, check_session
 
     validate_account_id(args.account_id)
-    store = _store(settings)
-    session = store.session(args.account_id, require_active=False)
-    # Like a sync: under the account's lease, and honouring a Retry-After another run saw.
-    pacer = Pacer(settings.min_request_interval, store=DatabasePacingStore(store.engine))
     try:
-        with account_lease(store.engine, args.account_id, timeout=CHECK_LEASE_TIMEOUT), \
-                AirbnbClient(session, settings, pacer=pacer) as client:
-            try:
-                client.listings_section()
-            finally:
-                changes = client.changed_session()
-                if changes is not None:
-                    store.keep_rotated(args.account_id, session.cookies, changes.rotated,
-                                       changes.expires)
+        check_session(_store(settings), settings, args.account_id, CHECK_LEASE_TIMEOUT)
     except AuthExpired as exc:
-        store.set_auth_status(args.account_id, "expired")
         raise Failed(str(exc)) from None
-    except (AirbnbError, LeaseTimeout) as exc:
-        raise Failed(f"could not check account {args.account_id}: {exc}") from None
-    store.set_auth_status(args.account_id, "ok")
+    except CheckFailed as exc:
+        raise Failed(str(exc)) from None
     print(f"account {args.account_id}: session ok")
     return EXIT_OK
 

@@ -4,9 +4,10 @@ Starts the simulator (which rotates the hosts' `_aat` cookie every few dozen req
 Airbnb may), registers two demo hosts from the "Copy as cURL" a browser would give (the way a
 user registers a real host), syncs their last 8 weeks with `airbnb-sync sync` (the command a
 host uses; the schedule's Dagster run), prints what was stored and the sessions kept alive,
-and stops the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the
-same data. It ends by writing the insights report (the `insights_report` asset) and printing
-its path.
+shows the REST API (a demo token and the `curl` call that lists the demo hosts, run), and
+stops the simulator. With --ui it keeps the simulator up and opens the Dagster UI on the same
+data. It ends by writing the insights report (the `insights_report` asset) and printing its
+path.
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ def _sync_and_report(settings: Settings) -> int:
         print(f"  {result.stdout.strip().splitlines()[-1]}")
     _print_report(settings.database_url)
     _print_sessions(settings)
+    from airbnb_sync.cli.demo_api import show_api
+
+    show_api(settings)
     return _write_insights_report(settings)
 
 

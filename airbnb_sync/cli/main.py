@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airbnb_sync.cli import accounts, db, demo, export, plan, simulator, status
+from airbnb_sync.cli import accounts, api, db, demo, export, plan, simulator, status
 from airbnb_sync.cli import report as report_command
 from airbnb_sync.cli import sync as sync_command
 from airbnb_sync.cli.common import (
@@ -45,6 +45,7 @@ COMMANDS: dict[str, Command | Passthrough] = {
     "plan": plan.COMMAND,
     "report": report_command.COMMAND,
     "sync": sync_command.COMMAND,
+    "api": api.COMMAND,
 }
 
 

@@ -3,7 +3,8 @@
 Operators ship logs to collectors that parse JSON (`AIRBNB_SYNC_LOG_FORMAT=json`), and a
 line is only useful there if it says which run, account and partition it belongs to without
 parsing the message: `log_context` sets those for a block of code and every record of an
-`airbnb_sync.*` logger written meanwhile carries them (null when unknown). The handler also
+`airbnb_sync.*` logger written meanwhile carries them (null when unknown); the REST API adds
+the request id of the request being served. The handler also
 carries redact's SecretFilter, so no cookie or key reaches either format.
 
 The formatter is a few lines over `json.dumps` rather than python-json-logger: the field set
@@ -27,7 +28,7 @@ from airbnb_sync.core.settings import Settings, SettingsError, read_log_format
 
 ROOT_LOGGER = "airbnb_sync"
 # Record attributes that log_context fills in; JSON lines always have them (null if unset).
-CONTEXT_FIELDS = ("run_id", "account", "partition")
+CONTEXT_FIELDS = ("run_id", "account", "partition", "request_id")
 
 _context: ContextVar[Mapping[str, str] | None] = ContextVar("airbnb_sync_log_context",
                                                            default=None)
@@ -39,12 +40,14 @@ def _values() -> Mapping[str, str]:
 
 @contextmanager
 def log_context(*, run_id: str | None = None, account: str | None = None,
-                partition: str | None = None) -> Iterator[None]:
+                partition: str | None = None,
+                request_id: str | None = None) -> Iterator[None]:
     """Tag every airbnb_sync record logged inside the block (this thread or task only).
 
     Nested blocks add to the outer values; a None keeps the outer value.
     """
-    given = {"run_id": run_id, "account": account, "partition": partition}
+    given = {"run_id": run_id, "account": account, "partition": partition,
+             "request_id": request_id}
     token = _context.set({**_values(),
                           **{name: str(value) for name, value in given.items()
                              if value is not None}})

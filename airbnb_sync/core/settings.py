@@ -73,6 +73,8 @@ class Settings:
     # Keep every week since first_week in the partition grid, instead of dropping the weeks
     # Airbnb no longer serves (AIRBNB_SYNC_KEEP_WEEK_HISTORY; README: Beyond one machine).
     keep_week_history: bool = False
+    # Where owners reach the REST API (AIRBNB_SYNC_API_URL): the base of invite links.
+    api_url: str = "http://127.0.0.1:8080"
 
     @property
     def is_sqlite(self) -> bool:
@@ -337,4 +339,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                "an integer 1..1440 (minutes of requests one run may hold)"),
         keep_week_history=_parse(env, "AIRBNB_SYNC_KEEP_WEEK_HISTORY", False, _bool,
                                  "true/false, 1/0, yes/no"),
+        api_url=_parse(env, "AIRBNB_SYNC_API_URL", "http://127.0.0.1:8080", _http_url,
+                       "the http(s) address owners reach the API at (before /api/v1), for "
+                       "invite links"),
     )

@@ -27,6 +27,7 @@ from airbnb_sync.defs.sensors import (
     build_failure_alerts,
     build_session_expiry_alerts,
 )
+from airbnb_sync.defs.session_restore import build_session_restored_sensor
 from airbnb_sync.warehouse.installation import with_installation_first_week
 
 # Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
@@ -62,7 +63,8 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
         schedules=[build_daily_schedule(settings)],
         sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
                  build_report_automation_sensor(), build_session_expiry_alerts(settings),
-                 build_behind_schedule_alerts(settings)],
+                 build_behind_schedule_alerts(settings),
+                 build_session_restored_sensor(settings)],
         resources={
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(

@@ -48,8 +48,11 @@ EXPIRY_SENSOR_INTERVAL_SECONDS = 600
 
 def _first_sync_marker(account: AccountRecord, dry_run: bool = False) -> str:
     # created_at makes an account that is purged and added again a new account. A first sync
-    # requested in a dry run is no first sync: its own marker lets the real one follow.
+    # requested in a dry run is no first sync: its own marker lets the real one follow. A
+    # session restored after Airbnb refused the first one asks for the first sync again.
     marker = f"{account.account_id}@{account.created_at.isoformat()}"
+    if account.session_restored_at is not None:
+        marker += f"@restored:{account.session_restored_at.isoformat()}"
     return f"{marker}:dry-run" if dry_run else marker
 
 

@@ -207,6 +207,11 @@ class HostApi:
         if account_id is None or not call.cookies.get("_aat") or self.state.session_expired(
                 account_id):
             return json_answer(config.auth_error_status, responses.authentication_required())
+        if config.rotate_every is None and not self.state.accepts_aat(account_id,
+                                                                      call.cookies["_aat"]):
+            answer = json_answer(config.auth_error_status, responses.authentication_required())
+            answer.detail = "not the _aat of the latest sign-in"
+            return answer
         set_cookie = None
         if config.rotate_every is not None:
             verdict = self.state.rotation.check(

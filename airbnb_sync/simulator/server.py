@@ -9,6 +9,11 @@ Control API (JSON):
 - POST /_sim/reset                       -> forget requests, sessions, rate limits (keeps knobs)
 - POST /_sim/accounts/{id}/expire        -> the account's session expires now
 - POST /_sim/accounts/{id}/restore       -> the account gets a fresh session
+- GET  /_sim/sign-in?user_id=ID          -> an HTML page that signs a browser in (sign_in.py)
+- GET  /_sim/set-cookie?name=N&value=V   -> an HTML page that sets one cookie on its host
+
+`serve_tls(context)` also serves everything over TLS on a second port (browser tests map
+Airbnb's host names to it).
 
 Each connection is served on its own daemon thread; state lives in SimulatorState.
 """
@@ -20,6 +25,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +46,7 @@ from airbnb_sync.simulator.api import (
     parse_cookie_header,
 )
 from airbnb_sync.simulator.config import SimulatorConfig
+from airbnb_sync.simulator.sign_in import Page, set_cookie_page, sign_in_page
 from airbnb_sync.simulator.state import RequestRecord, SimulatorState
 
 logger = logging.getLogger(__name__)
@@ -74,6 +81,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            # The handshake runs here, on the connection's own thread, not in accept().
+            self.request.settimeout(10)
+            self.request.do_handshake()
         super().setup()
         with self.server.connections_lock:
             self.server.open_connections.add(self.connection)
@@ -101,6 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/_sim/requests":
             account = parse_qs(url.query).get("account_id", [None])[0]
             self._send(json_answer(200, {"requests": simulator.requests(account)}))
+        elif url.path == "/_sim/sign-in":
+            self._send_page(sign_in_page(url.query, self.headers.get("Host"),
+                                         simulator.state.sign_in))
+        elif url.path == "/_sim/set-cookie":
+            self._send_page(set_cookie_page(url.query))
         elif url.path.startswith("/api/v3/"):
             self._send(json_answer(405, responses.error("use POST", "METHOD_NOT_ALLOWED"),
                                    Allow="POST"))
@@ -187,6 +203,16 @@ class _Handler(BaseHTTPRequestHandler):
                                      "expired": match["action"] == "expire"})
         return json_answer(404, responses.error("not found", "NOT_FOUND"))
 
+    def _send_page(self, page: Page) -> None:
+        self.send_response(page.status)
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(page.body)))
+        with contextlib.suppress(OSError):
+            self.end_headers()
+            self.wfile.write(page.body)
+            self.wfile.flush()
+
     def _send(self, answer: Answer, before_body: Callable[[], None] | None = None) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -220,6 +246,7 @@ class Simulator:
         self.api = HostApi(self.state)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._tls_server: _Server | None = None
         self._hooks: list[RequestHook] = []
 
     def __repr__(self) -> str:
@@ -243,8 +270,27 @@ class Simulator:
     def serving(self) -> bool:
         return self._server is not None
 
+    def serve_tls(self, context: ssl.SSLContext) -> str:
+        """Serve the same simulator over TLS on another free port of the same host too (for
+        browsers, which reach Airbnb over https only); returns its base URL. `stop()` ends it."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running: call start() first")
+        if self._tls_server is None:
+            server = _Server((self.state.config.host, 0), self)
+            server.socket = context.wrap_socket(server.socket, server_side=True,
+                                                do_handshake_on_connect=False)
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                             name="simulator-tls", daemon=True).start()
+            self._tls_server = server
+        host, port = self._tls_server.server_address[:2]
+        return f"https://{host}:{port}"
+
     def stop(self) -> None:
         """Close the socket and every open connection; callable from a request hook too."""
+        tls, self._tls_server = self._tls_server, None
+        if tls is not None:
+            tls.shutdown()
+            tls.server_close()
         server, self._server = self._server, None
         if server is None:
             return

@@ -7,6 +7,7 @@ statistics while clients are still sending.
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -65,6 +66,8 @@ class SimulatorState:
         self._records: list[RequestRecord] = []
         self._faults: Counter[str] = Counter()
         self.rotation = SessionRotation()
+        # The `_aat` of each account's latest sign-in (`/_sim/sign-in`): only it authenticates.
+        self._signed_in: dict[str, str] = {}
 
     @property
     def config(self) -> SimulatorConfig:
@@ -82,6 +85,7 @@ class SimulatorState:
             self._accounts.clear()
             self._records.clear()
             self._faults.clear()
+            self._signed_in.clear()
         self.rotation.reset()
 
     # --- sessions --------------------------------------------------------------------------
@@ -98,6 +102,25 @@ class SimulatorState:
                 expired_accounts=self._config.expired_accounts - {account_id})
             self._accounts[account_id].authenticated = 0
         self.rotation.reset(account_id)
+
+    def sign_in(self, account_id: str) -> str:
+        """A browser signed in as the host: a fresh session whose new `_aat` is from now on
+        the only one that authenticates the account."""
+        aat = secrets.token_hex(24)
+        with self._lock:
+            self._signed_in[account_id] = aat
+        self.restore(account_id)
+        return aat
+
+    def signed_in_aat(self, account_id: str) -> str | None:
+        with self._lock:
+            return self._signed_in.get(account_id)
+
+    def accepts_aat(self, account_id: str, aat: str) -> bool:
+        """False only for an account signed in since, with any `_aat` but the sign-in's."""
+        with self._lock:
+            current = self._signed_in.get(account_id)
+        return current is None or secrets.compare_digest(current, aat)
 
     def session_expired(self, account_id: str) -> bool:
         """Count an authenticated request; True when the account's session is (now) expired."""

@@ -32,6 +32,15 @@ WeekRange = tuple[date, date]
 
 
 @dataclass(frozen=True)
+class MissedWeeks:
+    """The weeks an outage kept from being refreshed: those still served, as ranges, and
+    those that left Airbnb's horizon meanwhile (lost: nobody can fetch them any more)."""
+
+    ranges: list[WeekRange]
+    lost: list[date]
+
+
+@dataclass(frozen=True)
 class RefreshPolicy:
     """The tiers, in weeks relative to the current week (README: Settings settings)."""
 
@@ -100,6 +109,16 @@ class RefreshPolicy:
         """The weeks at these offsets from the current week that a run may ask for today."""
         current = week_start_of(today)
         return self._servable([current + offset * ONE_WEEK for offset in offsets], today)
+    def missed_weeks(self, outage_start: date, today: date) -> MissedWeeks:
+        """What the daily ticks from `outage_start` through `today` would have fetched, as
+        today's contiguous ranges, and the weeks of it Airbnb no longer serves today."""
+        wanted: set[date] = set()
+        for offset in range((today - outage_start).days + 1):
+            for weeks in self.daily_ranges(outage_start + timedelta(days=offset)):
+                wanted.update(weeks_of(weeks))
+        servable = self._servable(sorted(wanted), today)
+        lost = sorted(wanted - set(servable))
+        return MissedWeeks(_contiguous(servable), lost)
 
     def _horizon(self, today: date) -> Horizon:
         return reachable_horizon(today, self.lookahead_weeks, self.horizon_days,

@@ -63,6 +63,10 @@ accounts = sa.Table(
     sa.Column("session_stored_at", UtcTimestamp, nullable=True),
     sa.Column("session_rotated_at", UtcTimestamp, nullable=True),
     sa.Column("session_expires_at", UtcTimestamp, nullable=True),
+    # A fresh session stored while Airbnb refused the old one: when, and since when the
+    # account had been out (its last sync, or the refusal when it never synced).
+    sa.Column("session_restored_at", UtcTimestamp, nullable=True),
+    sa.Column("outage_started_at", UtcTimestamp, nullable=True),
     sa.CheckConstraint("auth_status IN ('ok', 'expired', 'unknown')", name="auth_status"),
 )
 
@@ -210,4 +214,35 @@ installation = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("first_week", sa.Date, nullable=False),
     sa.Column("created_at", UtcTimestamp, nullable=False),
+)
+
+
+# Bearer tokens of the REST API (`airbnb-sync api token ...`): only a SHA-256 of each token is
+# kept (the tokens are 256 random bits, so a plain hash cannot be reversed or guessed; README:
+# REST API), with its scope (one account or all), whether it may write, and when it was last
+# used. Revoked tokens stay listed, with the time they were revoked.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("token_sha256", sa.Text, nullable=False, unique=True),
+    sa.Column("account_id", sa.Text, nullable=True),
+    sa.Column("read_only", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("last_used_at", UtcTimestamp, nullable=True),
+    sa.Column("revoked_at", UtcTimestamp, nullable=True),
+)
+
+# One-time invite links (`airbnb-sync api invite`): only the SHA-256 of a link's token is
+# stored. account_id NULL: the link registers a new account; used_by is the account it served.
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("token_sha256", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.Text, nullable=True),
+    sa.Column("label", sa.Text, nullable=True),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("expires_at", UtcTimestamp, nullable=False),
+    sa.Column("used_at", UtcTimestamp, nullable=True),
+    sa.Column("used_by", sa.Text, nullable=True),
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bad_pastes import BAD_PASTES as SHARED_BAD_PASTES
 from paste_forms import (
     API_KEY,
     CHROME_UA,
@@ -20,8 +21,6 @@ from paste_forms import (
     SAFARI_UA,
     VERSION,
     chrome_bash,
-    chrome_cmd,
-    chrome_powershell,
     har,
 )
 from test_cli_accounts import Cli, _partitions, sqlite_only
@@ -131,13 +130,11 @@ def _paste_args(option: str, text: str) -> Callable[[Cli], list[str]]:
     return lambda c: ["accounts", "add", option, c.cookie_file(text)]
 
 
+_OPTIONS = {"curl": "--from-curl", "har": "--from-har"}
+# The pastes the REST API refuses too (bad_pastes.py), and the command line's own mistakes.
 BAD_PASTES: dict[str, tuple[Callable[[Cli], list[str]], str]] = {
-    "empty": (_paste_args("--from-curl", "\n"), "the paste is empty"),
-    "truncated": (_paste_args("--from-curl", chrome_bash(COOKIE)[:400]), "truncated"),
-    "not airbnb": (_paste_args("--from-curl", chrome_bash(COOKIE).replace(
-        "www.airbnb.com", "example.org")), "not a request to Airbnb's /api/v3/"),
-    "no session cookies": (_paste_args("--from-curl", chrome_bash("bev=1; _ga=2")),
-                           "no session cookies"),
+    **{name: (_paste_args(_OPTIONS[paste.kind], paste.text), paste.reason)
+       for name, paste in SHARED_BAD_PASTES.items()},
     "other user than --account-id": (
         lambda c: ["accounts", "add", "--from-curl", c.cookie_file(chrome_bash(COOKIE)),
                    "--account-id", OTHER], f"belongs to Airbnb user {HOST}, not to account "
@@ -145,14 +142,6 @@ BAD_PASTES: dict[str, tuple[Callable[[Cli], list[str]], str]] = {
     "update with another host's paste": (
         lambda c: ["accounts", "update", OTHER, "--from-curl",
                    c.cookie_file(chrome_bash(COOKIE))], f"belongs to Airbnb user {HOST}"),
-    "missing header": (_paste_args("--from-curl", chrome_bash(COOKIE).replace(
-        f"-H 'x-client-version: {VERSION}'", "")), "no X-Client-Version header"),
-    "har with cookies stripped": (_paste_args("--from-har", har(None)),
-                                  "Export HAR (with sensitive data)"),
-    "har truncated": (_paste_args("--from-har", har(COOKIE)[:-40]), "not valid JSON"),
-    "cmd form": (_paste_args("--from-curl", chrome_cmd(COOKIE)), "Copy as cURL (bash)"),
-    "powershell form": (_paste_args("--from-curl", chrome_powershell(COOKIE)),
-                        "Copy as cURL (bash)"),
     "paste and cookie file": (
         lambda c: ["accounts", "add", "--from-curl", c.cookie_file(chrome_bash(COOKIE)),
                    "--cookie-file", c.cookie_file(COOKIE)], "not allowed with argument"),

@@ -173,3 +173,35 @@ def test_sigterm_stops_the_ui_and_every_process_it_started(dagster_home: Path,
     assert "Dagster UI stopped." in output
     assert ui.returncode == 128 + signal.SIGTERM
     assert "SupersessionWarning" not in output, output[-4000:]  # `dg dev`, Dagster's direction
+def test_the_demo_shows_the_api_with_a_token_and_a_curl_call_that_lists_the_hosts(
+        dagster_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+    import json
+    import shlex
+
+    from airbnb_sync.api.tokens import TokenStore
+    from airbnb_sync.cli.demo_api import show_api
+
+    settings = load_settings()
+    demo._register_hosts(settings)
+    show_api(settings)
+    first = capsys.readouterr().out.splitlines()
+    show_api(settings)  # a second demo: one valid demo token, the newest
+    lines = capsys.readouterr().out.splitlines()
+
+    created = next(i for i, line in enumerate(lines) if "api token create" in line)
+    token = lines[created + 1]
+    curl = shlex.split(next(line for line in lines if line.startswith("$ curl "))[2:])
+    assert curl[-1].endswith("/api/v1/accounts") and f"Authorization: Bearer {token}" in curl
+    listed = [json.loads(line) for line in lines if line.startswith("  {")]
+    assert {item["account_id"] for item in listed} == set(demo.DEMO_HOSTS)
+    assert {item["label"] for item in listed} == set(demo.DEMO_HOSTS.values())
+    tokens = TokenStore(open_store(settings).engine)
+    with tokens.engine.connect() as connection:
+        from airbnb_sync.warehouse.tables import api_tokens
+
+        hashes = {row.name: row.token_sha256 for row in connection.execute(
+            api_tokens.select())}
+    valid = [record.name for record in tokens.list() if record.revoked_at is None]
+    assert len(valid) == 1 and hashes[valid[0]] == hashlib.sha256(token.encode()).hexdigest()
+    assert first[first.index(next(x for x in first if "api token create" in x)) + 1] != token

@@ -83,7 +83,7 @@ def test_json_lines_parse_and_carry_every_field(capsys: pytest.CaptureFixture[st
     stamped = datetime.fromisoformat(inside["timestamp"].replace("Z", "+00:00"))
     assert timedelta(seconds=-1) <= stamped - before <= timedelta(seconds=5)
     assert outside["level"] == "INFO"  # INFO is let through, not only warnings
-    assert [outside[name] for name in CONTEXT_FIELDS] == [None, None, None]
+    assert [outside[name] for name in CONTEXT_FIELDS] == [None] * len(CONTEXT_FIELDS)
 
 
 def test_context_nests_and_unwinds(capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,10 +92,11 @@ def test_context_nests_and_unwinds(capsys: pytest.CaptureFixture[str]) -> None:
     with log_context(run_id="run-2"):
         with log_context(account=ACCOUNT, partition="p1"):
             assert current_log_context() == {"run_id": "run-2", "account": ACCOUNT,
-                                             "partition": "p1"}
+                                             "partition": "p1", "request_id": None}
             logger.warning("inner")
         logger.warning("outer")
-    assert current_log_context() == {"run_id": None, "account": None, "partition": None}
+    assert current_log_context() == {"run_id": None, "account": None, "partition": None,
+                                     "request_id": None}
     inner, outer = (json.loads(line) for line in our_lines(capsys.readouterr().err))
     assert (inner["run_id"], inner["account"], inner["partition"]) == ("run-2", ACCOUNT, "p1")
     assert (outer["run_id"], outer["account"], outer["partition"]) == ("run-2", None, None)

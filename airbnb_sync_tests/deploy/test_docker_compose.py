@@ -52,8 +52,8 @@ def package_variables() -> set[str]:
 
 
 def test_the_stack_and_its_demo_profile(compose):
-    assert set(services(compose)) == {"timescaledb", *DAGSTER_SERVICES, "proxy", "simulator",
-                                      "grafana"}
+    assert set(services(compose)) == {"timescaledb", *DAGSTER_SERVICES, "proxy", "api",
+                                      "simulator", "grafana"}
     profiled = {name: service["profiles"] for name, service in services(compose).items()
                 if "profiles" in service}
     assert profiled == {"simulator": ["demo"], "grafana": ["dashboards"]}
@@ -100,6 +100,27 @@ def test_dagster_services_share_one_instance_and_wait_for_healthy_dependencies(c
         assert not SECRETS & set(service["environment"]), name
     assert services(compose)["proxy"]["depends_on"]["dagster-webserver"] == {
         "condition": "service_healthy"}
+
+
+def test_the_api_runs_behind_the_proxy_with_the_settings_and_reaches_dagster_inside(compose):
+    api = services(compose)["api"]
+    assert api["image"] == services(compose)["user-code"]["image"]
+    assert "ports" not in api and api["expose"] == ["8080"]
+    command = " ".join(api["command"])
+    assert "airbnb-sync db upgrade && exec airbnb-sync api serve --host 0.0.0.0 --port 8080" \
+        in command
+    environment = api["environment"]
+    user_code = services(compose)["user-code"]["environment"]
+    # The same warehouse and key as the runs, and the webserver by its service name.
+    for name in ("AIRBNB_SYNC_DATABASE_URL", "AIRBNB_SYNC_SECRET_KEY", "AIRBNB_BASE_URL"):
+        assert environment[name] == user_code[name], name
+    assert environment["AIRBNB_SYNC_DAGSTER_URL"] == "http://dagster-webserver:3000"
+    assert "DAGSTER_PG_URL" not in environment  # it talks to Dagster over GraphQL only
+    assert api["depends_on"]["timescaledb"] == {"condition": "service_healthy"}
+    assert "/api/v1/health" in " ".join(api["healthcheck"]["test"])
+    proxy = services(compose)["proxy"]
+    assert proxy["environment"]["API_UPSTREAM"] == "api:8080"
+    assert proxy["depends_on"]["api"] == {"condition": "service_started"}
 
 
 def test_only_the_proxy_and_the_database_are_published_and_only_on_loopback(compose):
@@ -194,7 +215,7 @@ def test_compose_validates_the_file_and_demands_every_required_secret(tmp_path: 
 
     valid = compose_config(write(filled))
     assert valid.returncode == 0, valid.stderr
-    assert {"timescaledb", *DAGSTER_SERVICES, "proxy"} <= set(valid.stdout.split())
+    assert {"timescaledb", *DAGSTER_SERVICES, "proxy", "api"} <= set(valid.stdout.split())
     demo = compose_config(env_file, "--profile", "demo")
     assert demo.returncode == 0, demo.stderr
     assert "simulator" in demo.stdout.split()

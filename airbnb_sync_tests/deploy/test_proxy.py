@@ -34,6 +34,8 @@ from deploy_helpers import (
     wait_until,
 )
 
+from airbnb_sync.accounts.secrets import generate_key
+
 USER = "operator"
 PASSWORD = "correct horse battery staple"
 STARTUP_SECONDS = 120
@@ -81,14 +83,37 @@ def start_proxy(caddy: str, upstream: str, log_dir: Path,
             f"http://127.0.0.1:{port}")
 
 
+@dataclass(frozen=True)
+class ServedApi:
+    upstream: str
+    token: str
+
+
 @pytest.fixture(scope="module")
-def proxied(caddy: str, webserver: str,
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
+    """`airbnb-sync api serve` on a SQLite warehouse, with one token, as the `api` service."""
+    home = tmp_path_factory.mktemp("api_home")
+    env = clean_environment(DAGSTER_HOME=str(home), AIRBNB_SYNC_SECRET_KEY=generate_key())
+    cli = [str(VENV_BIN / "airbnb-sync")]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    token = subprocess.run([*cli, "api", "token", "create", "--name", "proxy-test"], env=env,
+                           check=True, capture_output=True, text=True).stdout.split()[-1]
+    port = free_port()
+    with background("api", [*cli, "api", "serve", "--port", str(port)], env, home) as process:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/api/v1/health"), "the API",
+                   STARTUP_SECONDS, [process])
+        yield ServedApi(f"127.0.0.1:{port}", token)
+
+
+@pytest.fixture(scope="module")
+def proxied(caddy: str, webserver: str, api_server: ServedApi,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     folder = tmp_path_factory.mktemp("proxy")
     password_hash = subprocess.run([caddy, "hash-password", "--plaintext", PASSWORD],
                                    capture_output=True, text=True, check=True).stdout.strip()
     proxy, url = start_proxy(caddy, webserver, folder, PROXY_USER=USER,
-                             PROXY_PASSWORD_HASH=password_hash)
+                             PROXY_PASSWORD_HASH=password_hash,
+                             API_UPSTREAM=api_server.upstream)
     try:
         wait_until(lambda: http_ok(f"{url}/healthz"), "the proxy", STARTUP_SECONDS, [proxy])
         yield Proxied(url, proxy)
@@ -139,6 +164,25 @@ def websocket_status(url: str, credentials: tuple[str, str] | None) -> str:
 def test_websockets_pass_only_with_the_password(proxied: Proxied):
     assert " 401 " in websocket_status(proxied.url, None)
     assert websocket_status(proxied.url, (USER, PASSWORD)).startswith("HTTP/1.1 101")
+
+
+def test_the_api_is_passed_through_with_its_own_tokens_instead_of_the_password(
+        proxied: Proxied, api_server: ServedApi):
+    health = requests.get(f"{proxied.url}/api/v1/health", timeout=30)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.headers["X-Request-ID"]
+    # The API answers for itself: a problem asking for a bearer token, not Caddy's Basic.
+    for credentials in (None, (USER, PASSWORD)):
+        refused = requests.get(f"{proxied.url}/api/v1/accounts", auth=credentials, timeout=30)
+        assert refused.status_code == 401
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    listed = requests.get(f"{proxied.url}/api/v1/accounts", timeout=30,
+                          headers={"Authorization": f"Bearer {api_server.token}"})
+    assert listed.status_code == 200 and listed.json() == {"items": [], "next": None}
+    # Only /api/ is passed: the UI next to it still wants the password.
+    assert requests.get(f"{proxied.url}/apiary", timeout=10).status_code == 401
+    assert requests.get(f"{proxied.url}/graphql", timeout=10).status_code == 401
 
 
 def test_health_check_needs_no_password_and_says_nothing_else(proxied: Proxied):

@@ -34,7 +34,8 @@ from airbnb_sync.warehouse.migrate import (
 from airbnb_sync.warehouse.tables import PG_SCHEMA, metadata
 from airbnb_sync.warehouse.upsert import write_frame
 
-TABLES = {"accounts", "listings", "conversion_metrics", "visibility_metrics", "request_pacing"}
+TABLES = {"accounts", "listings", "conversion_metrics", "visibility_metrics", "request_pacing",
+          "api_tokens"}
 VIEWS = {"conversion_metrics_latest", "visibility_metrics_latest"}
 
 
