@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Api, assert_problem, serve_api
+from api_helpers import Api, assert_problem, serve_api
 from paste_forms import chrome_bash
 
 from airbnb_sync.core.settings import Settings, load_settings
