@@ -104,3 +104,18 @@ def test_imports_are_found_at_any_depth_and_relative_ones_resolved() -> None:
         (7, "airbnb_sync.sync"), (7, "airbnb_sync.sync.lease"),
     ]
     assert _is_dagster("dagster_pandera.x") and not _is_dagster("dagsterish")
+
+
+def test_the_api_sits_beside_the_cli_and_below_nothing_else() -> None:
+    """api/ never imports the CLI (the CLI starts it), and nothing below it imports it."""
+    offenders = [
+        _where(path, line, name)
+        for path in _modules("api")
+        for line, name in _file_imports(path) if _within(name, "airbnb_sync.cli")
+    ] + [
+        _where(path, line, name)
+        for under in ("core", "airbnb", "accounts", "warehouse", "sync", "defs", "report")
+        for path in _modules(under)
+        for line, name in _file_imports(path) if _within(name, "airbnb_sync.api")
+    ]
+    assert not offenders, "\n".join(sorted(set(offenders)))
