@@ -129,3 +129,31 @@ def account_item(record: AccountRecord, now: datetime | None = None) -> dict[str
         "session_expires_at": record.session_expires_at,
         "session_expires_in": times["session_expires_in"],
     }
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error is answered (application/problem+json)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = Field(description="one sentence: what was wrong and what to do")
+    request_id: str | None = Field(description="also in the API's log lines")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": ProblemDetails, "description": description,
+            "content": {"application/problem+json": {}}}
+
+
+# The errors every account route may answer, for the OpenAPI document.
+ACCOUNT_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("the body is not valid JSON"),
+    401: _problem("no token, or an unknown or revoked one"),
+    403: _problem("a read-only token on a write, or a scoped token registering an account"),
+    404: _problem("no such account, or one the token may not see"),
+    409: _problem("the account's state does not allow it (exists, deleted, expired, busy)"),
+    413: _problem("the body is larger than 16 MiB"),
+    422: _problem("a field or a paste that cannot be used"),
+    429: _problem("too many session or sync posts by this token (see Retry-After)"),
+}

@@ -3,9 +3,11 @@ of every log line written while it is served (core/logs.py), so an answer can be
 its log lines. A client's own X-Request-ID is kept when it is a plain token (letters, digits,
 '-', '_', '.', at most 64), so a proxy's id carries through; anything else is replaced.
 
-One access line per request (method, path, status, duration; never a header, a query or a
-body), and anything unexpected becomes a 500 problem that says nothing about why, while the
-log line with the same id keeps the traceback (scrubbed of secrets like every line).
+Every answer also says `Cache-Control: no-store` (unless a route chose otherwise) and
+`X-Content-Type-Options: nosniff`. One access line per request (method, path, status,
+duration; never a header, a query or a body), and anything unexpected becomes a 500 problem
+that says nothing about why, while the log line with the same id keeps the traceback
+(scrubbed of secrets like every line).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from airbnb_sync.core.logs import log_context
 logger = logging.getLogger("airbnb_sync.api")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HEADER = REQUEST_ID_HEADER.lower().encode()
+_SAFETY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
 def _request_id(scope: Scope) -> str:
@@ -55,7 +58,11 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = [(name, value) for name, value in message.get("headers", [])
                            if name != _HEADER]
+                present = {name.lower() for name, _ in headers}
                 headers.append((_HEADER, request_id.encode()))
+                # Account data is nobody's to cache, and no answer is to be sniffed as HTML.
+                headers.extend((name, value) for name, value in _SAFETY_HEADERS
+                               if name not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

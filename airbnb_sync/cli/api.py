@@ -10,6 +10,7 @@ import argparse
 
 from airbnb_sync.cli.api_invite import configure_invite
 from airbnb_sync.cli.common import EXIT_OK, BadInput, Command, print_json, set_handler
+from airbnb_sync.cli.installation import creates_installation
 from airbnb_sync.core.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -35,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
                        help=f"port to listen on (default {DEFAULT_PORT})")
     set_handler(serve, _serve)
+    # The API is a way in of its own (owners register through it): serving it, or making its
+    # first token, may create the installation, as `accounts add` does.
+    creates_installation(serve)
 
     token_help = "create, list and revoke the API's bearer tokens"
     token = commands.add_parser("token", help=token_help, description=token_help)
@@ -48,6 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--read-only", action="store_true",
                         help="the token can read but not change anything (writes answer 403)")
     set_handler(create, _create)
+    creates_installation(create)
     list_help = "list tokens: name, scope, read-only, created, last used, revoked (never a token)"
     listing = actions.add_parser("list", help=list_help, description=list_help)
     listing.add_argument("--json", action="store_true", help="print JSON")

@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = settings_from_environment()
     configure_logging(settings)
     handler: Handler = args.handler
-    if may_create(args):  # accounts add, db upgrade, demo: what they create is the owner's only
+    if may_create(args):  # accounts add, db upgrade, demo, api serve|token create: owner's only
         with owner_only():
             create_installation(settings)
             return handler(args, settings)

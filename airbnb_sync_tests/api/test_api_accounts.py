@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api, assert_problem
+from api_helpers import Api, assert_problem
 from paste_forms import API_KEY, CURL_FORMS, VERSION, chrome_bash, har
 
 from airbnb_sync.simulator import make_cookie

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Api, assert_problem, serve_api
+from api_helpers import Api, assert_problem, serve_api
 from paste_forms import chrome_bash
 
 from airbnb_sync.core.settings import Settings, load_settings
@@ -80,6 +80,8 @@ def _restore(api: Api) -> None:
 def test_health_and_the_openapi_document_need_no_token(simulated_api: Api) -> None:
     health = simulated_api.call("GET", "/api/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.headers["Cache-Control"] == "no-store"
+    assert health.headers["X-Content-Type-Options"] == "nosniff"
     document = simulated_api.call("GET", "/api/v1/openapi.json").json()
     paths = document["paths"]
     assert {"/api/v1/health", "/api/v1/accounts", "/api/v1/accounts/{account_id}",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import Api, assert_problem, free_port, serve_api
+from api_helpers import Api, assert_problem, free_port, serve_api
 from paste_forms import chrome_bash
 
 from airbnb_sync.core.settings import Settings, load_settings

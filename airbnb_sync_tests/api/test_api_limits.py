@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
-from conftest import Api, assert_problem
+from api_helpers import Api, assert_problem
 from paste_forms import chrome_bash, har, har_entry
 
 from airbnb_sync.api.limits import MAX_BODY_BYTES, RATE_LIMIT

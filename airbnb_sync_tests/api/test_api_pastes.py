@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from api_helpers import Api, assert_problem
 from bad_pastes import BAD_PASTES, COOKIE, HOST, OTHER
-from conftest import Api, assert_problem
 from paste_forms import chrome_bash, har
 
 from airbnb_sync.simulator import make_cookie

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import free_port
+from api_helpers import free_port
 from paste_forms import CHROME_UA, chrome_bash, har
 
 from airbnb_sync.accounts.secrets import generate_key

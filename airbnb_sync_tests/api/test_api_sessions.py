@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
-from conftest import Api, assert_problem, free_port, serve_api
+from api_helpers import Api, assert_problem, free_port, serve_api
 from paste_forms import FIREFOX_UA, har
 
 from airbnb_sync.airbnb.cookies import AUTH_COOKIES

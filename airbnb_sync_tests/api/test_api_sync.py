@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import Api, assert_problem
+from api_helpers import Api, assert_problem
 
 from airbnb_sync.airbnb.windows import week_start_of
 

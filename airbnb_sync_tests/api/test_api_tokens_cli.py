@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api, assert_problem
+from api_helpers import Api, assert_problem
 
 from airbnb_sync.cli.main import main
 from airbnb_sync.warehouse.tables import api_tokens

@@ -1,10 +1,10 @@
 """Health checks that cannot lie, and an installation that is its owner's only.
 
-Only `accounts add`, `db upgrade` and `demo` create an installation (DAGSTER_HOME and the
-warehouse). Every other command run where there is none names the warehouse (password
-hidden) and DAGSTER_HOME it looked at, exits 1 (not healthy), and creates nothing. What the
-creating commands make is readable by the owner only. A lost SQLite key file is never
-silently replaced while accounts encrypted with it are stored.
+Only `accounts add`, `db upgrade`, `demo`, `api serve` and `api token create` create an
+installation (DAGSTER_HOME and the warehouse). Every other command run where there is none
+names the warehouse (password hidden) and DAGSTER_HOME it looked at, exits 1 (not healthy),
+and creates nothing. What the creating commands make is readable by the owner only. A lost
+SQLite key file is never silently replaced while accounts encrypted with it are stored.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ READERS: list[list[str]] = [
     ["accounts", "activate", ACCOUNT], ["accounts", "deactivate", ACCOUNT],
     ["accounts", "delete", ACCOUNT], ["accounts", "delete", ACCOUNT, "--purge", "--yes"],
     ["accounts", "check", ACCOUNT], ["accounts", "rotate-key"], ["db", "status"],
+    ["api", "token", "list"], ["api", "token", "revoke", "ops"],
     ["export", "--table", "listings", "--format", "csv", "--output", "-"],
 ]
 
@@ -122,14 +123,16 @@ def test_an_empty_sqlite_file_is_no_installation(empty_folder: Path,
     assert (home / "warehouse.db").stat().st_size == 0
 
 
-@pytest.mark.parametrize("command", [["db", "upgrade"], ["accounts", "add"]], ids=" ".join)
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["accounts", "add"],
+                                     ["api", "token", "create", "--name", "first"]],
+                         ids=" ".join)
 def test_the_creating_commands_create_an_installation_the_owner_alone_can_read(
         empty_folder: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     os.umask(0o022)  # the usual umask: what is private is private on purpose
-    if command == ["db", "upgrade"]:
-        code, out, err = run(capsys, *command)
-    else:
+    if command == ["accounts", "add"]:
         code, out, err = _add(capsys, empty_folder)
+    else:
+        code, out, err = run(capsys, *command)
     assert code == 0, err
     home = empty_folder / ".dagster_home"
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

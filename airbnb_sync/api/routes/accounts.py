@@ -19,6 +19,7 @@ from airbnb_sync.api.auth import Authenticated, SeenAccount, WritableAccount, Wr
 from airbnb_sync.api.context import ApiContext, api_context
 from airbnb_sync.api.errors import store_errors
 from airbnb_sync.api.models import (
+    ACCOUNT_PROBLEMS,
     Account,
     AccountChanges,
     AccountPage,
@@ -29,7 +30,7 @@ from airbnb_sync.api.models import (
 from airbnb_sync.api.partitions import register_partition
 from airbnb_sync.api.problems import Problem
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], responses=ACCOUNT_PROBLEMS)
 logger = logging.getLogger(__name__)
 Context = Annotated[ApiContext, Depends(api_context)]
 DEFAULT_PAGE = 50

@@ -28,12 +28,18 @@ from airbnb_sync.airbnb.errors import AuthExpired
 from airbnb_sync.api.auth import WritableAccount, rate_limited
 from airbnb_sync.api.context import ApiContext, api_context
 from airbnb_sync.api.errors import store_errors
-from airbnb_sync.api.models import CheckResult, CompanionCookie, SessionPost, SessionState
+from airbnb_sync.api.models import (
+    ACCOUNT_PROBLEMS,
+    CheckResult,
+    CompanionCookie,
+    SessionPost,
+    SessionState,
+)
 from airbnb_sync.api.problems import Problem
 from airbnb_sync.core.settings import SettingsError
 from airbnb_sync.sync.session_check import CheckFailed, check_session
 
-router = APIRouter(prefix="/accounts", tags=["sessions"])
+router = APIRouter(prefix="/accounts", tags=["sessions"], responses=ACCOUNT_PROBLEMS)
 logger = logging.getLogger(__name__)
 Context = Annotated[ApiContext, Depends(api_context)]
 RateLimited = Annotated[None, Depends(rate_limited)]

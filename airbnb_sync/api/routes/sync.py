@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends
 from airbnb_sync.api.auth import WritableAccount, rate_limited
 from airbnb_sync.api.context import ApiContext, api_context
 from airbnb_sync.api.errors import store_errors
-from airbnb_sync.api.models import SyncLaunched, SyncPost
+from airbnb_sync.api.models import ACCOUNT_PROBLEMS, SyncLaunched, SyncPost
 from airbnb_sync.api.problems import Problem
 from airbnb_sync.defs.graphql_runs import LaunchFailed
 from airbnb_sync.sync.ranges import AccountNotSyncable, SyncRequestError, resolve_sync_range
 
-router = APIRouter(prefix="/accounts", tags=["sync"])
+router = APIRouter(prefix="/accounts", tags=["sync"], responses=ACCOUNT_PROBLEMS)
 logger = logging.getLogger(__name__)
 Context = Annotated[ApiContext, Depends(api_context)]
 RateLimited = Annotated[None, Depends(rate_limited)]
