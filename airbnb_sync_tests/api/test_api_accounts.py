@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from api_helpers import Api, assert_problem
 from paste_forms import API_KEY, CURL_FORMS, VERSION, chrome_bash, har
 
+from airbnb_sync.accounts.secrets import cipher_for
 from airbnb_sync.simulator import make_cookie
 from airbnb_sync.warehouse.tables import accounts
 
@@ -20,10 +21,12 @@ COUNT = 250
 
 def _seed(api: Api, count: int) -> list[str]:
     """`count` accounts written straight into the table (the store's add is slow by design:
-    it encrypts each); a third expired, a third ok."""
+    it checks and encrypts each); a third expired, a third ok. Their credentials are under the
+    store's key, as `accounts add` refuses to split accounts across two keys."""
     now = datetime.now(UTC)
     ids = [str(20_000_000 + n * 7) for n in range(count)]
-    rows = [{"account_id": account, "credentials": "not read here", "is_active": n % 5 != 0,
+    credentials = cipher_for(api.settings, api.store.engine).encrypt(b"{}").decode("ascii")
+    rows = [{"account_id": account, "credentials": credentials, "is_active": n % 5 != 0,
              "auth_status": ("ok", "expired", "unknown")[n % 3], "created_at": now,
              "updated_at": now, "label": f"host {n}",
              "session_stored_at": now - timedelta(hours=n),
