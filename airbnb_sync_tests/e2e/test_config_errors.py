@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite
 
 def test_a_missing_api_key_for_airbnb_fails_once(pipeline_env: Simulator,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # Real Airbnb's host name (it resolves nowhere) and no key: a setting to fix.
-    monkeypatch.setenv("AIRBNB_BASE_URL", "https://api.airbnb.test")
+    # Airbnb's own domain (airbnb/domains.py: a lookalike such as airbnb.test is not) and no
+    # key: a setting to fix, refused before any request is sent.
+    monkeypatch.setenv("AIRBNB_BASE_URL", "https://www.airbnb.com")
     monkeypatch.delenv("AIRBNB_API_KEY")
     monkeypatch.setenv("AIRBNB_SYNC_RUN_RETRIES", "3")
     monkeypatch.setenv("AIRBNB_SYNC_RUN_RETRY_DELAY", "0")
