@@ -19,11 +19,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from airbnb_sync.core.text import shown
 from airbnb_sync.report import metrics
 from airbnb_sync.report.data import ReportRange, list_accounts, load_account
 from airbnb_sync.report.figures import chart_description, daily_chart
 from airbnb_sync.report.render import ACCOUNT_TEMPLATE, INDEX_TEMPLATE, STYLE
-from airbnb_sync.report.result import AccountSummary, ReportResult, shown
+from airbnb_sync.report.result import ID_LIMIT, AccountSummary, ReportResult
 from airbnb_sync.report.summary import summary_markdown
 
 INDEX_PAGE = "index.html"
@@ -42,8 +43,8 @@ class ReportError(ValueError):
 def account_page(account_id: str) -> str:
     """The file name of an account's page; only for an id that `SAFE_ACCOUNT_ID` matches."""
     if not SAFE_ACCOUNT_ID.fullmatch(account_id):
-        raise ReportError(f"account id {shown(account_id)} is not an Airbnb user id: no page "
-                          "is named after it")
+        raise ReportError(f"account id {shown(account_id, ID_LIMIT)} is not an Airbnb user id: "
+                          "no page is named after it")
     return f"account-{account_id}.html"
 
 
@@ -106,7 +107,8 @@ def build_report(engine: sa.Engine, folder: Path, span: ReportRange,
     found = list_accounts(engine, account_ids)
     unknown = sorted(set(account_ids or []) - {account.account_id for account in found})
     if unknown:
-        raise ReportError(f"no such account: {', '.join(map(shown, unknown))} (see "
+        names = ", ".join(shown(value, ID_LIMIT) for value in unknown)
+        raise ReportError(f"no such account: {names} (see "
                           "`airbnb-sync accounts list`)")
     accounts = [account for account in found if SAFE_ACCOUNT_ID.fullmatch(account.account_id)]
     skipped = [account.account_id for account in found if account not in accounts]

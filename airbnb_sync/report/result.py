@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airbnb_sync.core.text import shown
 from airbnb_sync.report import metrics
 from airbnb_sync.report.data import AccountInfo
+
+# How much of an untrusted account id a message shows.
+ID_LIMIT = 40
 
 
 @dataclass
@@ -43,11 +47,6 @@ class ReportResult:
         if not self.skipped:
             return None
         return (f"left out {len(self.skipped)} account(s) whose id in the warehouse is not an "
-                f"Airbnb user id: {', '.join(shown(value) for value in self.skipped[:5])}"
+                f"Airbnb user id: "
+                f"{', '.join(shown(value, ID_LIMIT) for value in self.skipped[:5])}"
                 f"{' ...' if len(self.skipped) > 5 else ''} (fix or delete those rows)")
-
-
-def shown(value: str, limit: int = 40) -> str:
-    """An untrusted id as a message may show it: quoted, control characters escaped, cut."""
-    cut = value if len(value) <= limit else value[:limit] + "..."
-    return ascii(cut)
