@@ -39,14 +39,14 @@ LOCAL_WORKSPACE = REPO / "workspace.yaml"
 HELM_VALUES = DEPLOY / "kubernetes" / "values.yaml"
 
 # Run slots, from bench/capacity.py (32 runs at once, 10 listings each, on a 2-core machine
-# with 24,105 MiB; /work/bench-after/capacity.json): a sync run's whole process tree peaks at
-# 271 MiB, and 800 accounts x 10 listings need 20 slots to finish a day's runs within 24 h.
+# with 24,105 MiB; measured 2026-12-06, README "Beyond one machine"): a sync run's whole process
+# tree peaks at 260 MiB, and 800 accounts x 10 listings need 23 slots to finish a day's runs within 24 h.
 # The memory budget that production.yaml's comment states, in MiB:
-MEASURED_RUN_MIB = 271
+MEASURED_RUN_MIB = 260
 MACHINE_MIB = 24_105
 RESERVED_MIB = {"timescaledb": 8192, "dagster_webserver": 1024, "dagster_daemon": 1024,
                 "dagster_code_server": 1024, "system_and_page_cache": 2048}
-DAILY_SLOTS_NEEDED = 20
+DAILY_SLOTS_NEEDED = 23
 
 
 def validated(profile: Path, home: Path, text: str | None = None) -> dict[str, Any]:
