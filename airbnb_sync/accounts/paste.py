@@ -25,7 +25,7 @@ from airbnb_sync.airbnb.cookies import (
     REQUIRED_COOKIES,
     ConflictingCookie,
     InvalidCookie,
-    auth_cookies,
+    SessionCookies,
     cookie_expiry,
     parse_cookie_text,
     refused_cookies,
@@ -50,20 +50,25 @@ class PasteError(ValueError):
     """The paste cannot register a host; the message says what to copy instead."""
 
 
+# The headers a paste's session is made of; the others are dropped (and named in a preview).
+KEPT_HEADERS = ("cookie", "user-agent", "x-client-version", "x-airbnb-api-key")
+
+
 @dataclass(frozen=True)
 class PastedSession:
-    """What a paste yields; `cookies` holds the authentication cookies only."""
+    """What a paste yields, read once: the account's checked authentication cookies, which
+    validation and storage take as they are, and the names (never values) of what was left
+    out, for the invite page's preview."""
 
     account_id: str
-    cookies: dict[str, str] = field(repr=False)
+    cookies: SessionCookies = field(repr=False)
     user_agent: str | None
     x_client_version: str | None
     api_key: str | None = field(repr=False)
     # Expiry of cookies whose expiry the paste tells (a HAR does; a curl command does not).
     expires: dict[str, datetime] = field(default_factory=dict)
-
-    def cookie_text(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+    dropped_cookies: tuple[str, ...] = ()
+    dropped_headers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -271,7 +276,8 @@ def parse_har(text: str, extra_hosts: tuple[str, ...] = ()) -> PastedSession:
                          "choose Export HAR (with sensitive data) (the download button's menu in "
                          "the Network tab); Firefox: Save All As HAR")
     return _session(_Request(str(request.get("url", "")), headers), extra_hosts,
-                    expires=_har_expiries(har_cookies))
+                    expires=_har_expiries(har_cookies),
+                    listed_cookies={str(cookie.get("name")) for cookie in har_cookies})
 
 
 def _request_of(entry: dict[str, Any]) -> dict[str, Any]:
@@ -321,10 +327,11 @@ def _har_expiries(cookies: list[dict[str, Any]]) -> dict[str, datetime]:
 # --- both -----------------------------------------------------------------------------------
 
 
-def _session(request: _Request, extra_hosts: tuple[str, ...],
-             expires: dict[str, datetime]) -> PastedSession:
+def _session(request: _Request, extra_hosts: tuple[str, ...], expires: dict[str, datetime],
+             listed_cookies: set[str] | None = None) -> PastedSession:
+    """`listed_cookies`: the names a HAR lists besides its Cookie header."""
     _check_url(request.url, extra_hosts)
-    cookies = _cookies(request.headers)
+    cookies, names = _cookies(request.headers)
     missing = [name for name in REQUIRED_COOKIES if name not in cookies]
     if missing:
         raise PasteError(f"the paste has no session cookies ({', '.join(missing)} missing): "
@@ -346,6 +353,9 @@ def _session(request: _Request, extra_hosts: tuple[str, ...],
         x_client_version=found.get("x-client-version") or None,
         api_key=found.get("x-airbnb-api-key") or None,
         expires={name: when for name, when in expires.items() if name in cookies},
+        dropped_cookies=tuple(sorted((names | (listed_cookies or set())) - set(cookies))),
+        dropped_headers=tuple(sorted({name for name, _ in request.headers
+                                      if name and name not in KEPT_HEADERS})),
     )
 
 
@@ -369,21 +379,29 @@ def _check_url(url: str | None, extra_hosts: tuple[str, ...]) -> None:
                          f"another host or path): {_HOW_TO_COPY}")
 
 
-def _cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """The authentication cookies of every Cookie header; two headers must not disagree."""
-    merged: dict[str, str] = {}
+def _cookies(headers: list[tuple[str, str]]) -> tuple[SessionCookies, set[str]]:
+    """The authentication cookies of every Cookie header (two headers must not disagree), and
+    the names of all the cookies the headers give."""
+    sessions: list[SessionCookies] = []
+    names: set[str] = set()
     for name, value in headers:
         if name != "cookie" or not value:
             continue
         try:
-            kept = auth_cookies(parse_cookie_text(value))
+            parsed = parse_cookie_text(value)
         except ConflictingCookie as exc:
             raise PasteError(str(exc)) from None
         except InvalidCookie:
             continue
-        for cookie, cookie_value in kept.items():
+        names.update(parsed)
+        sessions.append(SessionCookies(parsed))
+    if len(sessions) == 1:  # every browser's copy: one Cookie header
+        return sessions[0], names
+    merged: dict[str, str] = {}
+    for session in sessions:
+        for cookie, cookie_value in session.items():
             if merged.get(cookie, cookie_value) != cookie_value:
                 raise PasteError(f"the paste has two Cookie headers that give {cookie} different "
                                  "values: copy one request again, unchanged")
             merged[cookie] = cookie_value
-    return merged
+    return SessionCookies(merged), names

@@ -4,6 +4,8 @@
 Reading a paste (parse_curl / parse_har), checking whose session it is, filling the headers a
 paste lacks, validating everything before the warehouse is touched, and storing it: whoever
 calls this gets the same checks, the same refusals (one sentence each) and the same storage.
+A paste is parsed once, into a `PastedSession`; its `SessionCookies` go on, as they are, into
+the `SessionInput` that the store validates and keeps.
 The callers only differ in how they name their inputs in a refusal (`--x-client-version` on
 the command line, nothing in the API), which `Overrides.names` carries.
 """
@@ -25,9 +27,8 @@ from airbnb_sync.accounts.store import (
     AccountRecord,
     AccountStore,
     InvalidAccountInput,
-    validate_account_input,
 )
-from airbnb_sync.airbnb.cookies import AUTH_COOKIES, REQUIRED_COOKIES, user_id
+from airbnb_sync.airbnb.cookies import REQUIRED_COOKIES, SessionCookies, user_id
 from airbnb_sync.airbnb.domains import is_airbnb_host
 from airbnb_sync.core.settings import Settings
 
@@ -57,7 +58,7 @@ class SessionInput:
     """Everything needed to store a session, validated; never logged (the repr hides it)."""
 
     account_id: str
-    cookie_text: str = field(repr=False)
+    cookies: SessionCookies = field(repr=False)
     x_client_version: str
     user_agent: str
     api_key: str | None = field(default=None, repr=False)
@@ -102,7 +103,7 @@ def session_input(paste: PastedSession, overrides: Overrides = Overrides(),
     if require_headers:
         _require(version, "X-Client-Version", names.get("x_client_version"))
         _require(agent, "User-Agent", names.get("user_agent"))
-    return SessionInput(paste.account_id, paste.cookie_text(), version or "", agent or "",
+    return SessionInput(paste.account_id, paste.cookies, version or "", agent or "",
                         paste.api_key, dict(paste.expires))
 
 
@@ -116,11 +117,8 @@ def _require(value: str | None, header: str, option: str | None) -> None:
 
 def register(store: AccountStore, session: SessionInput, *, customer_id: str | None = None,
              label: str | None = None) -> AccountRecord:
-    """Store a new account; every input is validated before the database is written."""
-    validate_account_input(session.account_id, cookie_text=session.cookie_text,
-                           x_client_version=session.x_client_version,
-                           user_agent=session.user_agent, customer_id=customer_id, label=label)
-    return store.add(session.account_id, session.cookie_text, session.x_client_version,
+    """Store a new account; the store validates every input before the database is written."""
+    return store.add(session.account_id, session.cookies, session.x_client_version,
                      session.user_agent, customer_id=customer_id, label=label,
                      api_key=session.api_key, expires=session.expires)
 
@@ -129,12 +127,9 @@ def replace_session(store: AccountStore, session: SessionInput, *,
                     customer_id: str | None = None,
                     label: str | None = None) -> AccountRecord:
     """Store a fresh session of a known account (its auth status becomes 'unknown' until a
-    check or sync confirms it); an empty header keeps the stored one."""
-    validate_account_input(session.account_id, cookie_text=session.cookie_text,
-                           x_client_version=session.x_client_version or None,
-                           user_agent=session.user_agent or None, customer_id=customer_id,
-                           label=label)
-    return store.update(session.account_id, cookie_text=session.cookie_text,
+    check or sync confirms it); an empty header keeps the stored one. The store validates
+    every input before the database is written."""
+    return store.update(session.account_id, cookies=session.cookies,
                         x_client_version=session.x_client_version or None,
                         user_agent=session.user_agent or None, customer_id=customer_id,
                         label=label, api_key=session.api_key, expires=session.expires)
@@ -174,13 +169,12 @@ def session_from_cookies(account_id: str, cookies: list[BrowserCookie],
                     key=lambda cookie: not serves_base(cookie))
     chosen: dict[str, BrowserCookie] = {}
     for cookie in airbnb:
-        if cookie.name in AUTH_COOKIES:
-            chosen.setdefault(cookie.name, cookie)
-    missing = [name for name in REQUIRED_COOKIES if name not in chosen]
+        chosen.setdefault(cookie.name, cookie)
+    values = SessionCookies({name: cookie.value for name, cookie in chosen.items()})
+    missing = [name for name in REQUIRED_COOKIES if name not in values]
     if missing:
         raise PasteRefused(f"the cookies hold no Airbnb session ({', '.join(missing)} missing): "
                            "sign in to Airbnb as the host in this browser, then send again")
-    values = {name: cookie.value for name, cookie in chosen.items()}
     owner = user_id(values)
     if owner is None:
         raise PasteRefused("the _user_attributes cookie names no user id: sign in to Airbnb as "
@@ -189,8 +183,7 @@ def session_from_cookies(account_id: str, cookies: list[BrowserCookie],
         raise PasteRefused(f"the cookies belong to Airbnb user {owner}, not to account "
                            f"{account_id}: sign in to Airbnb as that host, or use the token "
                            f"of account {owner}")
-    expires = {name: cookie.expires for name, cookie in chosen.items()
-               if cookie.expires is not None}
-    text = "; ".join(f"{name}={value}" for name, value in values.items())
-    return (SessionInput(account_id, text, "", user_agent or "", None, expires),
-            len(cookies) - len(chosen))
+    expires = {name: when for name in values
+               if (when := chosen[name].expires) is not None}
+    return (SessionInput(account_id, values, "", user_agent or "", None, expires),
+            len(cookies) - len(values))

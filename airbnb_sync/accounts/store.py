@@ -34,7 +34,8 @@ from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.cookies import (
     REQUIRED_COOKIES,
     InvalidCookie,
-    auth_cookies,
+    SessionCookies,
+    check_session,
     cookie_expiry,
     cookie_header,
     refused_cookies,
@@ -154,24 +155,33 @@ def validate_label(label: str) -> str | None:
     return label
 
 
-def validate_cookies(account_id: str, cookie_text: str) -> dict[str, str]:
-    """The authentication cookies of `cookie_text`, which must belong to `account_id`; each
-    value passes the rule keep-alive applies to Airbnb's Set-Cookie too (a value a Cookie
-    header cannot carry would only fail later, at the first request)."""
+def read_cookies(account_id: str, cookie_text: str) -> SessionCookies:
+    """The authentication cookies of a Cookie header or JSON export (a cookie file), parsed
+    and checked like `validate_cookies`; InvalidAccountInput says what is wrong with them."""
     try:
         return session_cookies_for(account_id, cookie_text)
     except InvalidCookie as exc:
         raise InvalidAccountInput(str(exc)) from None
 
 
-def validate_account_input(account_id: str, *, cookie_text: str | None = None,
+def validate_cookies(account_id: str, cookies: SessionCookies) -> SessionCookies:
+    """`cookies`, which must belong to `account_id`; each value passes the rule keep-alive
+    applies to Airbnb's Set-Cookie too (a value a Cookie header cannot carry would only fail
+    later, at the first request)."""
+    try:
+        return check_session(account_id, cookies)
+    except InvalidCookie as exc:
+        raise InvalidAccountInput(str(exc)) from None
+
+
+def validate_account_input(account_id: str, *, cookies: SessionCookies | None = None,
                            x_client_version: str | None = None, user_agent: str | None = None,
                            customer_id: str | None = None, label: str | None = None) -> None:
     """Validate what is given (None = not given) without touching the database, so that a
     command can refuse bad input before it opens, migrates or creates anything."""
     validate_account_id(account_id)
-    if cookie_text is not None:
-        validate_cookies(account_id, cookie_text)
+    if cookies is not None:
+        validate_cookies(account_id, cookies)
     if x_client_version is not None:
         validate_client_version(x_client_version)
     if user_agent is not None:
@@ -421,12 +431,13 @@ class AccountStore:
 
     # writing
 
-    def add(self, account_id: str, cookie_text: str, x_client_version: str, user_agent: str,
+    def add(self, account_id: str, cookies: SessionCookies, x_client_version: str,
+            user_agent: str,
             customer_id: str | None = None, label: str | None = None, *,
             api_key: str | None = None,
             expires: Mapping[str, datetime] | None = None) -> AccountRecord:
         account_id = validate_account_id(account_id)
-        credentials = _Credentials(validate_cookies(account_id, cookie_text),
+        credentials = _Credentials(dict(validate_cookies(account_id, cookies)),
                                    validate_client_version(x_client_version),
                                    validate_user_agent(user_agent),
                                    None if api_key is None else validate_api_key(api_key),
@@ -454,7 +465,7 @@ class AccountStore:
             raise _exists(account_id, False) from None
         return self.get(account_id)
 
-    def update(self, account_id: str, *, cookie_text: str | None = None,
+    def update(self, account_id: str, *, cookies: SessionCookies | None = None,
                x_client_version: str | None = None, user_agent: str | None = None,
                customer_id: str | None = None, label: str | None = None,
                api_key: str | None = None,
@@ -463,12 +474,12 @@ class AccountStore:
         start a new session: its times restart and old cookie expiries are forgotten."""
         validate_account_id(account_id)
         if all(value is None for value in
-               (cookie_text, x_client_version, user_agent, customer_id, label)):
+               (cookies, x_client_version, user_agent, customer_id, label)):
             raise InvalidAccountInput(
                 "nothing to update: give at least one of --cookie-file, --x-client-version, "
                 "--user-agent, --customer-id, --label"
             )
-        cookies = None if cookie_text is None else validate_cookies(account_id, cookie_text)
+        kept = None if cookies is None else dict(validate_cookies(account_id, cookies))
         version = None if x_client_version is None else validate_client_version(x_client_version)
         agent = None if user_agent is None else validate_user_agent(user_agent)
         key = None if api_key is None else validate_api_key(api_key)
@@ -478,21 +489,21 @@ class AccountStore:
         if label is not None:
             values["label"] = validate_label(label)
         self.get(account_id)  # unknown accounts fail before any decryption
-        if cookies is not None or version is not None or agent is not None:
+        if kept is not None or version is not None or agent is not None:
             with self.engine.connect() as connection:
                 self._refuse_another_key(connection, account_id, replacing=True)
-            if cookies is not None and version is not None and agent is not None:
+            if kept is not None and version is not None and agent is not None:
                 # Everything is replaced: works even if the old token can no longer be read.
-                credentials = _Credentials(cookies, version, agent, key, _expiry_texts(expires))
+                credentials = _Credentials(kept, version, agent, key, _expiry_texts(expires))
             else:
                 old = self._credentials(account_id)
                 credentials = _Credentials(
-                    cookies or old.cookies, version or old.x_client_version,
+                    kept or old.cookies, version or old.x_client_version,
                     agent or old.user_agent, key or old.api_key,
-                    old.expires if cookies is None else _expiry_texts(expires))
+                    old.expires if kept is None else _expiry_texts(expires))
             values.update(credentials=self._encrypt(credentials), auth_status="unknown",
                           auth_checked_at=None)
-            if cookies is not None:
+            if kept is not None:
                 values.update(session_stored_at=self._now(), session_rotated_at=None,
                               session_expires_at=credentials.expires_at())
                 self._store_session(account_id, values)
@@ -541,12 +552,12 @@ class AccountStore:
         user stores none of them.
         """
         validate_account_id(account_id)
-        refused = refused_cookies(account_id, auth_cookies(rotated))
+        offered = SessionCookies(rotated)
+        refused = refused_cookies(account_id, offered)
         for name, why in refused.items():
             logger.warning("account %s: the rotated %s is not stored (%s)", account_id, name,
                            why)
-        rotated = {name: value for name, value in auth_cookies(rotated).items()
-                   if name not in refused}
+        rotated = offered.without(refused)
         with self._writer.begin() as connection:
             token = connection.execute(
                 sa.select(accounts.c.credentials).where(accounts.c.account_id == account_id)

@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from airbnb_sync.airbnb.cookies import auth_cookies, cookie_header, session_cookies_for
+from airbnb_sync.airbnb.cookies import SessionCookies, cookie_header, session_cookies_for
 from airbnb_sync.airbnb.domains import is_airbnb_host
 from airbnb_sync.airbnb.errors import (
     AirbnbError,
@@ -90,11 +90,11 @@ class HostSession:
 
     def __post_init__(self) -> None:
         # Only the authentication cookies are ever sent, and they must never reach a log.
-        kept = auth_cookies(dict(self.cookies))
+        kept = SessionCookies(self.cookies)
         object.__setattr__(self, "cookies", kept)
         for value in kept.values():
             register_secret(value)
-        register_secret(cookie_header(kept))
+        register_secret(kept.header())
         register_secret(self.api_key)
 
     @classmethod
@@ -291,7 +291,7 @@ class AirbnbClient:
         http.headers.update({
             "User-Agent": session.user_agent,
             "X-Client-Version": session.x_client_version,
-            "Cookie": cookie_header(dict(session.cookies)),
+            "Cookie": cookie_header(session.cookies),
         })
         if self.api_key is not None:
             http.headers["X-Airbnb-API-Key"] = self.api_key

@@ -1,7 +1,9 @@
 """The host's session cookie: parsing, the authentication subset, and whose session it is.
 
 Only the cookies Airbnb uses for authentication are ever stored or sent; analytics and
-tracking cookies a browser export contains are dropped on the way in.
+tracking cookies a browser export contains are dropped on the way in, in one place: making a
+`SessionCookies`. Validation, storage and the Cookie header take that type, so cookies that
+were parsed and filtered once are never parsed or filtered again.
 
 One validator (`refused_cookies`, `cookie_expiry`) decides what may be stored, whether the
 cookies come from a person's paste or from Airbnb's `Set-Cookie` (keep-alive): a paste with a
@@ -11,7 +13,7 @@ refused cookie is refused whole, a refused `Set-Cookie` is ignored and the run g
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Container, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
@@ -108,8 +110,51 @@ def _parse_json_cookies(text: str) -> dict[str, str]:
     return cookies
 
 
-def auth_cookies(cookies: Mapping[str, str]) -> dict[str, str]:
-    return {name: cookies[name] for name in AUTH_COOKIES if name in cookies}
+class SessionCookies(Mapping[str, str]):
+    """The authentication cookies of one session (in AUTH_COOKIES' order) and nothing else.
+
+    The one place cookies are filtered: whatever the source (a paste, a cookie file, the
+    browser companion, Airbnb's Set-Cookie, the store), the other cookies are dropped here,
+    and code that takes a `SessionCookies` knows there is nothing left to drop. Read-only, so
+    a session checked once stays the session that was checked; the repr never shows a value.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, cookies: Mapping[str, str] | None = None) -> None:
+        if isinstance(cookies, SessionCookies):
+            self._values: dict[str, str] = cookies._values
+        else:
+            given = cookies or {}
+            self._values = {name: given[name] for name in AUTH_COOKIES if name in given}
+
+    @classmethod
+    def parse(cls, text: str) -> SessionCookies:
+        """The authentication cookies of a Cookie header or JSON export (parse_cookie_text)."""
+        return cls(parse_cookie_text(text))
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"SessionCookies({', '.join(self._values)})"
+
+    def without(self, names: Container[str]) -> SessionCookies:
+        """These cookies but `names` (already filtered: nothing to drop twice)."""
+        kept = SessionCookies()
+        kept._values = {name: value for name, value in self._values.items()
+                        if name not in names}
+        return kept
+
+    def header(self) -> str:
+        """The Cookie header that sends them."""
+        return cookie_header(self)
 
 
 def value_problem(value: str) -> str | None:
@@ -125,12 +170,12 @@ def value_problem(value: str) -> str | None:
     return None
 
 
-def refused_cookies(account_id: str, cookies: Mapping[str, str]) -> dict[str, str]:
-    """Name -> why, for each authentication cookie of `cookies` that may not be stored for
-    `account_id`. A `_user_attributes` that does not name `account_id` (another user, none,
-    or a value that cannot be read) refuses them all: they may be another session, and an
-    account's identity never changes."""
-    refused = {name: f"{name} {problem}" for name, value in auth_cookies(cookies).items()
+def refused_cookies(account_id: str, cookies: SessionCookies) -> dict[str, str]:
+    """Name -> why, for each cookie of `cookies` that may not be stored for `account_id`. A
+    `_user_attributes` that does not name `account_id` (another user, none, or a value that
+    cannot be read) refuses them all: they may be another session, and an account's identity
+    never changes."""
+    refused = {name: f"{name} {problem}" for name, value in cookies.items()
                if (problem := value_problem(value)) is not None}
     if "_user_attributes" in cookies:
         why = refused.get("_user_attributes")
@@ -143,7 +188,7 @@ def refused_cookies(account_id: str, cookies: Mapping[str, str]) -> dict[str, st
                 why = ("_user_attributes names another user" if owner is not None
                        else "_user_attributes names no user")
         if why is not None:
-            refused = {name: refused.get(name, why) for name in auth_cookies(cookies)}
+            refused = {name: refused.get(name, why) for name in cookies}
     return refused
 
 
@@ -164,7 +209,7 @@ def cookie_expiry(when: datetime | float, now: datetime) -> datetime | None:
     return min(utc, latest)
 
 
-def user_id(cookies: dict[str, str]) -> str | None:
+def user_id(cookies: Mapping[str, str]) -> str | None:
     """The host's user id from `_user_attributes` (URL-encoded JSON with `id_str` or `id`)."""
     raw = cookies.get("_user_attributes")
     if raw is None:
@@ -193,14 +238,20 @@ def _too_deep() -> InvalidCookie:
                          "Cookie header again from a request to airbnb.com/api/v3/")
 
 
-def cookie_header(cookies: dict[str, str]) -> str:
+def cookie_header(cookies: Mapping[str, str]) -> str:
+    """The one serializer of cookies, for the Cookie header (and the store's digest)."""
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def session_cookies_for(account_id: str, text: str) -> dict[str, str]:
-    """Parse `text`, keep the authentication cookies, and check they belong to `account_id`
-    and that each may be stored (`refused_cookies`)."""
-    cookies = auth_cookies(parse_cookie_text(text))
+def session_cookies_for(account_id: str, text: str) -> SessionCookies:
+    """Parse `text`, keep the authentication cookies, and check them (`check_session`)."""
+    return check_session(account_id, SessionCookies.parse(text))
+
+
+def check_session(account_id: str, cookies: SessionCookies) -> SessionCookies:
+    """`cookies` themselves, once checked: they hold REQUIRED_COOKIES, belong to
+    `account_id`, and each value may be stored and sent; otherwise InvalidCookie says which
+    rule failed and what to copy instead."""
     missing = [name for name in REQUIRED_COOKIES if name not in cookies]
     if missing:
         raise InvalidCookie(

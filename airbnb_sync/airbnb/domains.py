@@ -22,7 +22,8 @@ _AIRBNB_SUFFIX = re.compile(r"com|(?:co\.|com\.)?[a-z]{2}")
 
 @cache
 def _suffixes() -> PublicSuffixList:
-    return PublicSuffixList(only_icann=True)  # ~70 ms to load, once per process
+    # Reading the list is not free (README: Performance), and it never changes in a process.
+    return PublicSuffixList(only_icann=True)
 
 
 def is_airbnb_host(host: str) -> bool:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import Any
 
-from airbnb_sync.airbnb.cookies import AUTH_COOKIES, cookie_expiry, refused_cookies
+from airbnb_sync.airbnb.cookies import AUTH_COOKIES, SessionCookies, cookie_expiry, refused_cookies
 from airbnb_sync.airbnb.domains import is_airbnb_host
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ class SessionChanges:
         the names whose value changed. The others are logged by name and left out."""
         now = datetime.now(UTC)
         offered: dict[str, list[Cookie]] = {}
-        for cookie in jar:
-            if cookie.name in AUTH_COOKIES and cookie.value is not None:
+        for cookie in jar:  # AuthCookiePolicy let in authentication cookies only
+            if cookie.value is not None:
                 offered.setdefault(cookie.name, []).append(cookie)
         values: dict[str, str] = {}
         for name, cookies in offered.items():
@@ -81,11 +81,12 @@ class SessionChanges:
                 _ignore(self.account_id, name, f"{name} was set twice with different values")
             else:
                 values[name] = str(cookies[0].value)
-        for name, why in refused_cookies(self.account_id, values).items():
+        kept = SessionCookies(values)
+        refused = refused_cookies(self.account_id, kept)
+        for name, why in refused.items():
             _ignore(self.account_id, name, why)
-            values.pop(name)
         changed = []
-        for name, value in values.items():
+        for name, value in kept.without(refused).items():
             expires = offered[name][0].expires
             if expires is not None:
                 when = cookie_expiry(expires, now)

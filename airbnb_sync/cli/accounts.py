@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from airbnb_sync.accounts.paste import PastedSession
     from airbnb_sync.accounts.register import Overrides
     from airbnb_sync.accounts.store import AccountRecord, AccountStore
+    from airbnb_sync.airbnb.cookies import SessionCookies
 
 MAX_COOKIE_BYTES = 1 << 20
 # A HAR holds every request of the page, bodies included (accounts.register.MAX_HAR_BYTES).
@@ -195,8 +196,17 @@ def _store(settings: Settings) -> AccountStore:
 # --- add and update, also used by `airbnb-sync demo` ---------------------------------------
 
 
-def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_version: str,
-                user_agent: str, *, customer_id: str | None = None,
+def _cookie_file(account_id: str, source: str) -> SessionCookies:
+    """The session of --cookie-file, parsed once; the account id is checked before the
+    cookie, so that a typo in it is what a refusal names."""
+    from airbnb_sync.accounts.store import read_cookies, validate_account_id
+
+    text = _read_cookie_text(source)
+    return read_cookies(validate_account_id(account_id), text)
+
+
+def add_account(settings: Settings, account_id: str, cookies: SessionCookies,
+                x_client_version: str, user_agent: str, *, customer_id: str | None = None,
                 label: str | None = None, api_key: str | None = None,
                 expires: Mapping[str, datetime] | None = None) -> None:
     """Register an account and make its weeks syncable at once; bad input is refused before
@@ -204,11 +214,11 @@ def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_
     from airbnb_sync.accounts.register import SessionInput, register
     from airbnb_sync.accounts.store import validate_account_input
 
-    validate_account_input(account_id, cookie_text=cookie_text,
+    validate_account_input(account_id, cookies=cookies,
                            x_client_version=x_client_version, user_agent=user_agent,
                            customer_id=customer_id, label=label)
     record = register(_store(settings),
-                      SessionInput(account_id, cookie_text, x_client_version, user_agent,
+                      SessionInput(account_id, cookies, x_client_version, user_agent,
                                    api_key, dict(expires or {})),
                       customer_id=customer_id, label=label)
     print(f"added account {record.account_id}{_label(record)}; auth status is 'unknown' until "
@@ -216,7 +226,8 @@ def add_account(settings: Settings, account_id: str, cookie_text: str, x_client_
     _register_partition(settings, record.account_id)
 
 
-def update_account(settings: Settings, account_id: str, *, cookie_text: str | None = None,
+def update_account(settings: Settings, account_id: str, *,
+                   cookies: SessionCookies | None = None,
                    x_client_version: str | None = None, user_agent: str | None = None,
                    customer_id: str | None = None, label: str | None = None,
                    api_key: str | None = None,
@@ -224,11 +235,11 @@ def update_account(settings: Settings, account_id: str, *, cookie_text: str | No
     """Change what is given (None keeps it); validated before the warehouse is opened."""
     from airbnb_sync.accounts.store import validate_account_input
 
-    validate_account_input(account_id, cookie_text=cookie_text,
+    validate_account_input(account_id, cookies=cookies,
                            x_client_version=x_client_version, user_agent=user_agent,
                            customer_id=customer_id, label=label)
     record = _store(settings).update(
-        account_id, cookie_text=cookie_text, x_client_version=x_client_version,
+        account_id, cookies=cookies, x_client_version=x_client_version,
         user_agent=user_agent, customer_id=customer_id, label=label, api_key=api_key,
         expires=expires,
     )
@@ -243,7 +254,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
         # Explicit flags win over what the paste says.
         session = session_input(paste, _overrides(args, with_account=True))
-        add_account(settings, session.account_id, session.cookie_text,
+        add_account(settings, session.account_id, session.cookies,
                     session.x_client_version, session.user_agent,
                     customer_id=args.customer_id, label=args.label, api_key=session.api_key,
                     expires=session.expires)
@@ -255,7 +266,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise BadInput(f"give --from-curl FILE or --from-har FILE (one paste from the browser), "
                        f"or else {', '.join(missing)} too")
-    add_account(settings, args.account_id, _read_cookie_text(args.cookie_file),
+    add_account(settings, args.account_id, _cookie_file(args.account_id, args.cookie_file),
                 args.x_client_version, args.user_agent, customer_id=args.customer_id,
                 label=args.label)
     return EXIT_OK
@@ -273,8 +284,9 @@ def _update(args: argparse.Namespace, settings: Settings) -> int:
         print(f"updated account {record.account_id}{_label(record)}; auth status: "
               f"{record.auth_status}")
         return EXIT_OK
-    cookie_text = None if args.cookie_file is None else _read_cookie_text(args.cookie_file)
-    update_account(settings, args.account_id, cookie_text=cookie_text,
+    cookies = (None if args.cookie_file is None
+               else _cookie_file(args.account_id, args.cookie_file))
+    update_account(settings, args.account_id, cookies=cookies,
                    x_client_version=args.x_client_version, user_agent=args.user_agent,
                    customer_id=args.customer_id, label=args.label)
     return EXIT_OK

@@ -117,11 +117,11 @@ def _register_hosts(settings: Settings) -> None:
                   "   # the paste on stdin")
         session = parse_curl(paste)
         if account_id in existing:
-            update_account(settings, account_id, cookie_text=session.cookie_text(),
+            update_account(settings, account_id, cookies=session.cookies,
                            x_client_version=session.x_client_version,
                            user_agent=session.user_agent, label=label, api_key=session.api_key)
         else:
-            add_account(settings, account_id, session.cookie_text(),
+            add_account(settings, account_id, session.cookies,
                         session.x_client_version or DEMO_CLIENT_VERSION,
                         session.user_agent or DEMO_USER_AGENT, label=label,
                         api_key=session.api_key)

@@ -75,8 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     # Headers and body leave in two writes; with Nagle's algorithm on, the body would wait
-    # for the client's delayed ACK of the headers (~40 ms on Linux) on every kept-alive
-    # answer. socketserver's own switch sets TCP_NODELAY on each connection.
+    # for the client's delayed ACK of the headers on every kept-alive answer (README:
+    # Performance). socketserver's own switch sets TCP_NODELAY on each connection.
     disable_nagle_algorithm = True
     server: _Server
 

@@ -25,6 +25,7 @@ from airbnb_sync.accounts.store import (
     validate_label,
     validate_user_agent,
 )
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.migrate import upgrade_to_head
 from airbnb_sync.warehouse.tables import (
@@ -127,7 +128,8 @@ def test_customer_id_and_label_are_normalized_and_clearable() -> None:
 
 def test_add_stores_the_account_without_secrets_in_its_record(store: AccountStore) -> None:
     cookie, secret = host_cookie(ACCOUNT)
-    record = store.add(ACCOUNT, cookie, VERSION, AGENT, customer_id=CUSTOMER, label="Cabins")
+    record = store.add(ACCOUNT, SessionCookies.parse(cookie), VERSION, AGENT,
+                       customer_id=CUSTOMER, label="Cabins")
     assert record == store.get(ACCOUNT)
     assert (record.account_id, record.customer_id, record.label) == (
         ACCOUNT, CUSTOMER.lower(), "Cabins")
@@ -140,7 +142,7 @@ def test_add_stores_the_account_without_secrets_in_its_record(store: AccountStor
 
 def test_session_decrypts_only_the_authentication_cookies(store: AccountStore) -> None:
     cookie, secret = host_cookie(ACCOUNT)
-    store.add(ACCOUNT, cookie, VERSION, AGENT)
+    store.add(ACCOUNT, SessionCookies.parse(cookie), VERSION, AGENT)
     session = store.session(ACCOUNT)
     assert session.account_id == ACCOUNT
     assert session.cookies["_aat"] == secret
@@ -152,7 +154,7 @@ def test_session_decrypts_only_the_authentication_cookies(store: AccountStore) -
 def test_credentials_are_a_fernet_token_of_json(store: AccountStore, engine: sa.Engine,
                                                 key: str) -> None:
     cookie, secret = host_cookie(ACCOUNT)
-    store.add(ACCOUNT, cookie, VERSION, AGENT)
+    store.add(ACCOUNT, SessionCookies.parse(cookie), VERSION, AGENT)
     with engine.connect() as connection:
         token = connection.execute(sa.select(accounts.c.credentials)).scalar_one()
     assert secret not in token and "tracking" not in token
@@ -165,18 +167,18 @@ def test_credentials_are_a_fernet_token_of_json(store: AccountStore, engine: sa.
 
 
 def test_adding_twice_or_for_someone_else_is_refused(store: AccountStore) -> None:
-    store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+    store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     with pytest.raises(AccountExists, match="accounts update"):
-        store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+        store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     with pytest.raises(InvalidAccountInput, match=f"belongs to Airbnb user {ACCOUNT}"):
-        store.add(OTHER, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+        store.add(OTHER, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     assert [r.account_id for r in store.list()] == [ACCOUNT]
 
 
 def test_new_credentials_reset_auth_status_details_do_not(store: AccountStore,
                                                           clock: Clock) -> None:
-    store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT, customer_id=CUSTOMER,
-              label="Cabins")
+    store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT,
+              customer_id=CUSTOMER, label="Cabins")
     clock.now = NOW + timedelta(minutes=1)
     store.set_auth_status(ACCOUNT, "ok")
     assert store.get(ACCOUNT).auth_checked_at == clock.now
@@ -184,7 +186,7 @@ def test_new_credentials_reset_auth_status_details_do_not(store: AccountStore,
     record = store.update(ACCOUNT, label="Lake cabins")
     assert (record.label, record.auth_status, record.updated_at) == ("Lake cabins", "ok", clock.now)
     cookie, secret = host_cookie(ACCOUNT)
-    record = store.update(ACCOUNT, cookie_text=cookie)
+    record = store.update(ACCOUNT, cookies=SessionCookies.parse(cookie))
     assert record.auth_status == "unknown" and record.auth_checked_at is None
     session = store.session(ACCOUNT)
     assert session.cookies["_aat"] == secret and session.user_agent == AGENT
@@ -196,7 +198,8 @@ def test_new_credentials_reset_auth_status_details_do_not(store: AccountStore,
 
 
 def test_update_refuses_nothing_unknown_and_bad_input(store: AccountStore) -> None:
-    store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT, label="Cabins")
+    store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT,
+              label="Cabins")
     before = store.get(ACCOUNT)
     with pytest.raises(InvalidAccountInput, match="nothing to update"):
         store.update(ACCOUNT)
@@ -208,7 +211,7 @@ def test_update_refuses_nothing_unknown_and_bad_input(store: AccountStore) -> No
 
 
 def test_status_changes_and_soft_delete(store: AccountStore, clock: Clock) -> None:
-    store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+    store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     with pytest.raises(ValueError, match="ok, expired, unknown"):
         store.set_auth_status(ACCOUNT, "fine")
     store.mark_synced(ACCOUNT, datetime(2026, 6, 3, 14, 0, tzinfo=UTC))
@@ -227,7 +230,7 @@ def test_status_changes_and_soft_delete(store: AccountStore, clock: Clock) -> No
     with pytest.raises(AccountUnavailable, match="deleted"):
         store.session(ACCOUNT, require_active=False)
     with pytest.raises(AccountExists, match="soft-deleted"):
-        store.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+        store.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     restored = store.activate(ACCOUNT)
     assert restored.is_active and restored.deleted_at is None
 
@@ -271,7 +274,7 @@ def _counts(engine: sa.Engine, account_id: str) -> dict[str, int]:
 def test_purge_removes_one_account_and_its_data_only(store: AccountStore,
                                                      engine: sa.Engine) -> None:
     for account_id in (ACCOUNT, OTHER):
-        store.add(account_id, host_cookie(account_id)[0], VERSION, AGENT)
+        store.add(account_id, SessionCookies.parse(host_cookie(account_id)[0]), VERSION, AGENT)
         _insert_metrics(engine, account_id)
     store.soft_delete(ACCOUNT)
     assert set(_counts(engine, ACCOUNT).values()) == {1}  # soft delete keeps everything
@@ -288,7 +291,7 @@ def test_rotation_moves_every_account_to_the_first_key(engine: sa.Engine, key: s
     secrets_by_account = {}
     for account_id in (ACCOUNT, OTHER):
         cookie, secrets_by_account[account_id] = host_cookie(account_id)
-        old_store.add(account_id, cookie, VERSION, AGENT)
+        old_store.add(account_id, SessionCookies.parse(cookie), VERSION, AGENT)
     new_key = generate_key()
     both = AccountStore(engine, MultiFernet([Fernet(new_key), Fernet(key)]), now=clock)
     assert both.session(ACCOUNT).cookies["_aat"] == secrets_by_account[ACCOUNT]
@@ -304,8 +307,8 @@ def test_rotation_moves_every_account_to_the_first_key(engine: sa.Engine, key: s
 def test_rotation_with_an_unknown_token_changes_nothing(engine: sa.Engine, key: str,
                                                         clock: Clock) -> None:
     first = AccountStore(engine, MultiFernet([Fernet(key)]), now=clock)
-    first.add(ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
-    first.add(OTHER, host_cookie(OTHER)[0], VERSION, AGENT)
+    first.add(ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
+    first.add(OTHER, SessionCookies.parse(host_cookie(OTHER)[0]), VERSION, AGENT)
     # OTHER's token under a key `first` does not have (the store itself never splits keys).
     stranger = Fernet(generate_key())
     with engine.begin() as connection:
@@ -323,10 +326,11 @@ def test_rotation_with_an_unknown_token_changes_nothing(engine: sa.Engine, key: 
 def test_a_lost_key_is_recovered_by_replacing_all_credentials(engine: sa.Engine,
                                                               clock: Clock) -> None:
     AccountStore(engine, MultiFernet([Fernet(generate_key())]), now=clock).add(
-        ACCOUNT, host_cookie(ACCOUNT)[0], VERSION, AGENT)
+        ACCOUNT, SessionCookies.parse(host_cookie(ACCOUNT)[0]), VERSION, AGENT)
     store = AccountStore(engine, MultiFernet([Fernet(generate_key())]), now=clock)
     with pytest.raises(CredentialsUnreadable):
         store.update(ACCOUNT, user_agent=AGENT)
     cookie, secret = host_cookie(ACCOUNT)
-    store.update(ACCOUNT, cookie_text=cookie, x_client_version=VERSION, user_agent=AGENT)
+    store.update(ACCOUNT, cookies=SessionCookies.parse(cookie), x_client_version=VERSION,
+                 user_agent=AGENT)
     assert store.session(ACCOUNT).cookies["_aat"] == secret

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 
 from airbnb_sync.accounts.secrets import build_cipher
 from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.simulator import make_cookie
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.migrate import upgrade_to_head
@@ -29,7 +30,8 @@ def _store(tmp_path: Path) -> AccountStore:
 def test_rotated_cookies_are_stored_encrypted_with_their_times(tmp_path: Path) -> None:
     store = _store(tmp_path)
     later = NOW + timedelta(days=3)
-    store.add(HOST, make_cookie(HOST), "0" * 40, "Mozilla/5.0 t", api_key="captured-key",
+    store.add(HOST, SessionCookies.parse(make_cookie(HOST)), "0" * 40, "Mozilla/5.0 t",
+              api_key="captured-key",
               expires={"_aaj": NOW + timedelta(hours=1)})  # not a cookie the session needs
     record = store.get(HOST)
     assert (record.session_stored_at, record.session_rotated_at,
@@ -53,9 +55,10 @@ def test_rotated_cookies_are_stored_encrypted_with_their_times(tmp_path: Path) -
 
 def test_rotated_cookies_never_replace_a_session_stored_meanwhile(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    store.add(HOST, make_cookie(HOST), "0" * 40, "Mozilla/5.0 t")
+    store.add(HOST, SessionCookies.parse(make_cookie(HOST)), "0" * 40, "Mozilla/5.0 t")
     started = dict(store.session(HOST).cookies)
-    store.update(HOST, cookie_text=make_cookie(HOST).replace("_aat=", "_aat=pasted"))
+    store.update(HOST, cookies=SessionCookies.parse(
+        make_cookie(HOST).replace("_aat=", "_aat=pasted")))
 
     assert not store.keep_rotated(HOST, started, {"_aat": "rotated"}, {})
     assert store.session(HOST).cookies["_aat"].startswith("pasted")

@@ -11,7 +11,7 @@ import pytest
 from airbnb_sync.airbnb.cookies import (
     AUTH_COOKIES,
     InvalidCookie,
-    auth_cookies,
+    SessionCookies,
     cookie_header,
     parse_cookie_text,
     session_cookies_for,
@@ -112,12 +112,12 @@ def test_only_authentication_cookies_are_kept(all_cookies: dict[str, str],
     kept = session_cookies_for(ACCOUNT, browser_cookie)
     assert set(kept) == set(AUTH_COOKIES)
     assert kept == {name: all_cookies[name] for name in AUTH_COOKIES}
-    assert auth_cookies(all_cookies) == kept
+    assert SessionCookies(all_cookies) == kept
     assert not set(TRACKING) & set(kept)
 
 
-def test_auth_cookies_of_a_partial_cookie() -> None:
-    assert auth_cookies({"_aat": "t", "_ga": "g", "li": "1"}) == {"_aat": "t", "li": "1"}
+def test_session_cookies_of_a_partial_cookie() -> None:
+    assert SessionCookies({"_aat": "t", "_ga": "g", "li": "1"}) == {"_aat": "t", "li": "1"}
 
 
 def test_user_id_from_id_str(all_cookies: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ import requests
 import uvicorn
 
 from airbnb_sync.accounts.store import AccountStore, open_store
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.api.app import create_app
 from airbnb_sync.api.tokens import TokenStore
 from airbnb_sync.core.logs import configure_logging
@@ -82,8 +83,8 @@ class Api:
 
     def add_account(self, account_id: str, label: str | None = None,
                     cookie: str | None = None) -> None:
-        self.store.add(account_id, cookie or make_cookie(account_id), VERSION, AGENT,
-                       label=label)
+        self.store.add(account_id, SessionCookies.parse(cookie or make_cookie(account_id)),
+                       VERSION, AGENT, label=label)
 
 
 def serve_api(settings: Settings, database_url: str,

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from airbnb_sync.accounts.secrets import build_cipher
 from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.airbnb.factory import HttpClientFactory
 from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.core.settings import load_settings
@@ -103,7 +104,8 @@ def world(database_url: str, tmp_path: Path) -> Iterator[tuple[SyncEnvironment, 
         engine = create_warehouse_engine(settings.database_url)
         upgrade_to_head(engine)
         store = AccountStore(engine, build_cipher((Fernet.generate_key().decode(),)))
-        store.add(ACCOUNT, make_cookie(ACCOUNT), "0" * 40, "Mozilla/5.0 keep-alive test")
+        store.add(ACCOUNT, SessionCookies.parse(make_cookie(ACCOUNT)), "0" * 40,
+                  "Mozilla/5.0 keep-alive test")
         yield SyncEnvironment(settings=settings, warehouse=engine, accounts=store,
                               airbnb=HttpClientFactory(settings),
                               now=datetime.now(UTC)), simulator

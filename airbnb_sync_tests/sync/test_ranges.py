@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
 from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.sync.ranges import (
     AccountNotSyncable,
@@ -35,7 +36,8 @@ def store(tmp_path: Path) -> AccountStore:
     upgrade_to_head(engine)
     store = AccountStore(engine, MultiFernet([Fernet(Fernet.generate_key())]))
     attributes = quote(json.dumps({"id_str": ACCOUNT}))
-    store.add(ACCOUNT, f"_aat=secret-value; _user_attributes={attributes}", VERSION, AGENT)
+    cookies = SessionCookies.parse(f"_aat=secret-value; _user_attributes={attributes}")
+    store.add(ACCOUNT, cookies, VERSION, AGENT)
     return store
 
 

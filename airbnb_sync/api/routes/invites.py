@@ -130,10 +130,10 @@ def preview(body: InvitePaste, context: Context, response: Response) -> dict[str
     with store_errors(invite.account_id):
         pasted = read_paste(body.paste, context.settings)
         session = _session(invite, pasted)
-        validate_account_input(session.account_id, cookie_text=session.cookie_text,
+        validate_account_input(session.account_id, cookies=session.cookies,
                                x_client_version=session.x_client_version or None,
                                user_agent=session.user_agent or None)
-    return summarize(body.paste, pasted).as_dict()
+    return summarize(pasted).as_dict()
 
 
 @router.post("/accept", summary="Store the paste's session, once")
@@ -142,7 +142,7 @@ def accept(body: InvitePaste, context: Context, response: Response) -> dict[str,
     invites = _invites(context)
     with store_errors(invite.account_id):
         session = _session(invite, read_paste(body.paste, context.settings))
-        validate_account_input(session.account_id, cookie_text=session.cookie_text,
+        validate_account_input(session.account_id, cookies=session.cookies,
                                x_client_version=session.x_client_version or None,
                                user_agent=session.user_agent or None)
         try:

@@ -23,7 +23,6 @@ from airbnb_sync.accounts.register import (
 )
 from airbnb_sync.accounts.session_times import session_details
 from airbnb_sync.accounts.store import AccountRecord
-from airbnb_sync.airbnb.cookies import AUTH_COOKIES, parse_cookie_text
 from airbnb_sync.airbnb.errors import AuthExpired
 from airbnb_sync.api.auth import WritableAccount, rate_limited
 from airbnb_sync.api.context import ApiContext, api_context
@@ -94,7 +93,7 @@ def post_session(account_id: WritableAccount, _limit: RateLimited, body: Session
             session, ignored = session_from_cookies(account_id, cookies, body.user_agent,
                                                     context.settings)
         record = replace_session(context.store, session)
-    kept = [name for name in AUTH_COOKIES if name in parse_cookie_text(session.cookie_text)]
+    kept = list(session.cookies)
     logger.info("stored a fresh session for account %s (%d cookies kept, %d ignored)",
                 account_id, len(kept), ignored)
     return session_state(record, kept, ignored)
