@@ -4,9 +4,14 @@ of a deployment that writes, step retries, and the pacing of requests."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,7 +20,7 @@ from pipeline_helpers import HOSTS, table, weeks_ending_now
 
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.definitions import build_definitions
-from airbnb_sync.defs.partitions import range_tags
+from airbnb_sync.defs.partitions import partition_key, range_tags
 from airbnb_sync.simulator import Simulator
 
 pytestmark = pytest.mark.slow
@@ -94,3 +99,25 @@ def test_pacing_from_the_launchpad_spaces_the_runs_requests(pipeline_env: Simula
 
     assert len(unpaced) >= 2 and min(unpaced) < 0.4
     assert len(paced) >= 2 and min(paced) >= 0.4 - 0.01
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_dry_run_from_the_command_line_config_writes_nothing(pipeline_env: Simulator) -> None:
+    """The code location loaded in a process of its own, as the daemon's runs load it, with
+    the run's config as an operator passes it to `dagster asset materialize`."""
+    first, last = weeks_ending_now(1)
+    config = {"resources": {"run_settings": {"config": {"dry_run": True}}}}
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
+         "-m", "airbnb_sync.definitions",
+         "--select", "listings,conversion_metrics,visibility_metrics",
+         "--partition-range",
+         f"{partition_key(ACCOUNT, first)}...{partition_key(ACCOUNT, last)}",
+         "--config-json", json.dumps(config)],
+        env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "dry run: would write" in run.stdout + run.stderr
+    assert pipeline_env.stats()["accounts"][ACCOUNT]["requests"] > 0
+    assert all(table(name).empty for name in ("listings", "conversion_metrics",
+                                              "visibility_metrics"))
