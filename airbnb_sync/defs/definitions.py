@@ -28,6 +28,7 @@ from airbnb_sync.defs.resources import (
     RunSettings,
     SyncClock,
     WarehouseResource,
+    deployment_settings,
 )
 from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import (
@@ -64,7 +65,8 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
         database_url=_secret("AIRBNB_SYNC_DATABASE_URL", settings.database_url))
     # One object under its own key and inside the IO manager: Dagster configures it once per
     # run, so a launchpad override reaches the assets and the writes alike.
-    run_settings = RunSettings.at_launch(settings)
+    deployment = deployment_settings(settings)
+    run_settings = RunSettings.at_launch(deployment, settings)
     return dg.Definitions(
         assets=[*with_grid(SYNC_ASSETS, sync_partitions(settings, today)), insights_report],
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
@@ -74,7 +76,7 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
                  build_behind_schedule_alerts(settings),
                  build_session_restored_sensor(settings)],
         resources={
-            "settings": settings,
+            "settings": deployment,
             "run_settings": run_settings,
             "warehouse": warehouse,
             IO_MANAGER_KEY: WarehouseIOManager(warehouse=warehouse, run_settings=run_settings),

@@ -121,11 +121,11 @@ class RunSettings(dg.ConfigurableResource):
         "in a run."))
 
     @classmethod
-    def at_launch(cls, settings: Settings) -> Any:
+    def at_launch(cls, deployment: dg.ResourceDefinition, settings: Settings) -> Any:
         """The resource of a deployment, configured when each run launches: its fields default
         to the deployment's values. Dagster configures it once per run and hands that one
         object to the assets and to the IO manager that nests it."""
-        return cls.configure_at_launch(deployment=settings, **run_fields(settings))
+        return cls.configure_at_launch(deployment=deployment, **run_fields(settings))
 
     def settings(self) -> Settings:
         """The deployment's settings with this run's knobs: what the sync core reads."""
@@ -141,3 +141,10 @@ RUN_FIELDS = tuple(name for name in RunSettings.model_fields if name != "deploym
 
 def run_fields(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in RUN_FIELDS}
+
+
+def deployment_settings(settings: Settings) -> dg.ResourceDefinition:
+    """The deployment's `Settings` as a resource of its own (`settings`), which `RunSettings`
+    and the report read; the UI names it and shows no value (secrets stay out)."""
+    return dg.ResourceDefinition.hardcoded_resource(settings, description=(
+        "The deployment's settings, read from AIRBNB_SYNC_* when the code location loaded."))
