@@ -1,14 +1,19 @@
 """The three synced assets: Dagster glue over `airbnb_sync.sync`.
 
 Each asset turns its run's partitions into weeks per account, hands them to the plain sync
-core with the run's resources, and reports the outcome in Dagster's terms: an output (the
-IO manager upserts it), the `valid_schema` and `complete` checks, and a `Failure` whose
+core with the run's resources (`run_settings`: the deployment's settings with the run's dry
+run, retries and pacing), and reports the outcome in Dagster's terms: an output (the IO
+manager upserts it), the `valid_schema` and `complete` checks, and a `Failure` whose
 `allow_retries` is the error's own `retryable`.
+
+The assets are module-level definitions without partitions; `with_grid` puts them on the
+account x week grid when the definitions load, the one setting Dagster needs before a run.
 """
 
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -16,14 +21,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from airbnb_sync.core.settings import Settings
 from airbnb_sync.defs.partitions import (
     decode_partition_keys,
     listings_of_tags,
     partition_key,
     run_totals_label,
 )
-from airbnb_sync.defs.resources import AirbnbResource, SyncClock, WarehouseResource
+from airbnb_sync.defs.resources import AirbnbResource, RunSettings, SyncClock, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
@@ -39,6 +43,9 @@ from airbnb_sync.sync.tables import (
 )
 from airbnb_sync.warehouse.frames import FrameValidationError
 
+# Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
 SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
@@ -46,17 +53,12 @@ IO_MANAGER_KEY = "warehouse_io_manager"
 ListingIds = dict[str, list[str]]
 
 
-def step_retries(settings: Settings) -> StepRetries:
-    return StepRetries(max_retries=settings.run_retries, delay=settings.run_retry_delay)
-
-
-def _options(name: str, partitions_def: dg.PartitionsDefinition, description: str,
-             reads_listings: bool = False) -> dict[str, Any]:
-    """What the three assets share: partitions, single-run backfills, checks, IO manager."""
+def _options(name: str, description: str, reads_listings: bool = False) -> dict[str, Any]:
+    """What the three assets share: single-run backfills, checks, IO manager (the partitions
+    come at load time, `with_grid`)."""
     return {
         "name": name,
         "description": description,
-        "partitions_def": partitions_def,
         "backfill_policy": dg.BackfillPolicy.single_run(),
         "check_specs": [
             dg.AssetCheckSpec(VALID_SCHEMA, asset=name, description=(
@@ -153,57 +155,72 @@ def _metadata(report: SyncReport) -> dict[str, Any]:
     }
 
 
-def build_sync_assets(settings: Settings,
-                      partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    retries = step_retries(settings)
+def with_grid(assets: Sequence[dg.AssetsDefinition],
+              partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The assets on the account x week grid of this load: the one setting they take at load
+    time (Dagster needs the partitions to build the asset graph, before any run)."""
+    return list(dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(partitions_def=partitions_def), assets))
 
-    def environment(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                    airbnb: AirbnbResource, clock: SyncClock) -> SyncEnvironment:
-        return SyncEnvironment(settings=settings, warehouse=warehouse.engine(),
-                               accounts=warehouse.accounts(settings),
-                               airbnb=airbnb.client_factory(settings), now=clock.now(),
-                               log=context.log, run_id=context.run_id,
-                               partition_key=partition_key)
 
-    def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame,
-                    weeks: dict[str, list[date]]) -> ListingIds:
-        """The stored listings of the run's weeks, limited to the run's listings when its
-        tags name some (one shard of a big account's day)."""
-        with failures_as_dagster(context, retries):
-            stored = listing_ids_by_account(listings, list(weeks))
-            return limit_listings(stored, listings_of_tags(context.run.tags))
+def environment(context: dg.AssetExecutionContext, run: RunSettings,
+                warehouse: WarehouseResource, airbnb: AirbnbResource,
+                clock: SyncClock) -> SyncEnvironment:
+    """What the sync core takes: the deployment's settings with this run's knobs."""
+    run_settings = run.settings()
+    return SyncEnvironment(settings=run_settings, warehouse=warehouse.engine(),
+                           accounts=warehouse.accounts(run_settings),
+                           airbnb=airbnb.client_factory(run_settings), now=clock.now(),
+                           log=context.log, run_id=context.run_id, partition_key=partition_key)
 
-    @dg.asset(**_options("listings", partitions_def, description=(
-        "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
-        "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
-    def listings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
-        yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               LISTINGS, retries, weeks_of(context))
 
-    def metric_asset(name: str, description: str,
-                     table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
-        """A metric table: it syncs the listings that `listings` stored for the same weeks."""
+def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame,
+                weeks: dict[str, list[date]], retries: StepRetries) -> ListingIds:
+    """The stored listings of the run's weeks, limited to the run's listings when its tags
+    name some (one shard of a big account's day)."""
+    with failures_as_dagster(context, retries):
+        stored = listing_ids_by_account(listings, list(weeks))
+        return limit_listings(stored, listings_of_tags(context.run.tags))
 
-        @dg.asset(**_options(name, partitions_def, description=description, reads_listings=True))
-        def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                   airbnb: AirbnbResource, clock: SyncClock,
-                   listings: pd.DataFrame) -> Iterator[Any]:
-            weeks = weeks_of(context)
-            yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                                   table_sync(listing_ids(context, listings, weeks)), retries,
-                                   weeks)
 
-        return metric
+@dg.asset(**_options("listings", description=(
+    "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
+    "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
+def listings(context: dg.AssetExecutionContext, run_settings: RunSettings,
+             warehouse: WarehouseResource, airbnb: AirbnbResource,
+             clock: SyncClock) -> Iterator[Any]:
+    env = environment(context, run_settings, warehouse, airbnb, clock)
+    yield from materialize(context, env, LISTINGS, run_settings.step_retries(),
+                           weeks_of(context))
 
-    conversion_metrics = metric_asset("conversion_metrics", (
-        "Daily series from ChartQuery per listing and stay date: conversion rate and page "
-        "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
-        "day fetched (scraped_on); see the view conversion_metrics_latest."), conversion_sync)
-    visibility_metrics = metric_asset("visibility_metrics", (
-        "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
-        "search-to-listing and listing-to-booking conversion, first-page impression rate, "
-        "page views and first-page impressions, with Airbnb's change figures. One snapshot "
-        "per day fetched (scraped_on); see the view visibility_metrics_latest."), visibility_sync)
 
-    return [listings, conversion_metrics, visibility_metrics]
+def metric_asset(name: str, description: str,
+                 table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
+    """A metric table: it syncs the listings that `listings` stored for the same weeks."""
+
+    @dg.asset(**_options(name, description=description, reads_listings=True))
+    def metric(context: dg.AssetExecutionContext, run_settings: RunSettings,
+               warehouse: WarehouseResource, airbnb: AirbnbResource, clock: SyncClock,
+               listings: pd.DataFrame) -> Iterator[Any]:
+        weeks = weeks_of(context)
+        retries = run_settings.step_retries()
+        env = environment(context, run_settings, warehouse, airbnb, clock)
+        yield from materialize(context, env,
+                               table_sync(listing_ids(context, listings, weeks, retries)),
+                               retries, weeks)
+
+    return metric
+
+
+conversion_metrics = metric_asset("conversion_metrics", (
+    "Daily series from ChartQuery per listing and stay date: conversion rate and page "
+    "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
+    "day fetched (scraped_on); see the view conversion_metrics_latest."), conversion_sync)
+visibility_metrics = metric_asset("visibility_metrics", (
+    "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
+    "search-to-listing and listing-to-booking conversion, first-page impression rate, "
+    "page views and first-page impressions, with Airbnb's change figures. One snapshot "
+    "per day fetched (scraped_on); see the view visibility_metrics_latest."), visibility_sync)
+
+# In SYNCED_ASSETS order; `with_grid` puts them on the load's partitions.
+SYNC_ASSETS = (listings, conversion_metrics, visibility_metrics)

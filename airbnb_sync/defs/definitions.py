@@ -1,25 +1,35 @@
 """The one Definitions object: assets, checks, schedules, sensors, resources and executor.
 
-Settings are loaded once per process, here, and passed down; the resources are chosen here
-per deployment (see `resources.py`).
+Settings are loaded once per process, here. The assets are module-level definitions that read
+resources: `run_settings` (dry run, retries, pacing: fields that default from these settings
+and that the launchpad changes for one run, over the rest of them) and, for the report, the
+deployment's `settings` as a plain resource. Only the partition grid is applied here at load
+time (`with_grid`). The schedule and sensors still take the settings when they are built
+(docs/ARCHITECTURE.md says why).
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from datetime import date
 
 import dagster as dg
 
 from airbnb_sync.core.logs import configure_logging
 from airbnb_sync.core.settings import Settings, load_settings
-from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNCED_ASSETS, build_sync_assets
+from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNC_ASSETS, SYNCED_ASSETS, with_grid
 from airbnb_sync.defs.checks import build_freshness_check
 from airbnb_sync.defs.io_manager import WarehouseIOManager
 from airbnb_sync.defs.partitions import sync_partitions
-from airbnb_sync.defs.report import build_insights_report, build_report_automation_sensor
-from airbnb_sync.defs.resources import AirbnbResource, LiveAirbnb, SyncClock, WarehouseResource
+from airbnb_sync.defs.report import build_report_automation_sensor, insights_report
+from airbnb_sync.defs.resources import (
+    AirbnbResource,
+    LiveAirbnb,
+    RunSettings,
+    SyncClock,
+    WarehouseResource,
+    deployment_settings,
+)
 from airbnb_sync.defs.schedules import build_daily_schedule
 from airbnb_sync.defs.sensors import (
     build_accounts_sensor,
@@ -29,9 +39,6 @@ from airbnb_sync.defs.sensors import (
 )
 from airbnb_sync.defs.session_restore import build_session_restored_sensor
 from airbnb_sync.warehouse.installation import with_installation_first_week
-
-# Single-run backfills are what README: How it works builds on; Dagster still labels them beta.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 # One process per run: the lease serializes an account's requests anyway, so a process per
 # step bought no parallelism and cost memory (README: Performance), and a killed run leaves
@@ -54,11 +61,14 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
     """Everything Dagster; `airbnb` picks where answers come from (default: Airbnb over HTTP
     at AIRBNB_BASE_URL); `today` is the day the week grid is built for (default: the UTC day
     they load; runs pinned to another day by the clock resource need that day's grid)."""
-    partitions_def = sync_partitions(settings, today)
     warehouse = WarehouseResource(
         database_url=_secret("AIRBNB_SYNC_DATABASE_URL", settings.database_url))
+    # One object under its own key and inside the IO manager: Dagster configures it once per
+    # run, so a launchpad override reaches the assets and the writes alike.
+    deployment = deployment_settings(settings)
+    run_settings = RunSettings.at_launch(deployment, settings)
     return dg.Definitions(
-        assets=[*build_sync_assets(settings, partitions_def), build_insights_report(settings)],
+        assets=[*with_grid(SYNC_ASSETS, sync_partitions(settings, today)), insights_report],
         asset_checks=[build_freshness_check(name) for name in SYNCED_ASSETS],
         schedules=[build_daily_schedule(settings)],
         sensors=[build_accounts_sensor(settings), build_failure_alerts(settings),
@@ -66,10 +76,10 @@ def build_definitions(settings: Settings, airbnb: AirbnbResource | None = None,
                  build_behind_schedule_alerts(settings),
                  build_session_restored_sensor(settings)],
         resources={
+            "settings": deployment,
+            "run_settings": run_settings,
             "warehouse": warehouse,
-            IO_MANAGER_KEY: WarehouseIOManager(
-                warehouse=warehouse, dry_run=settings.dry_run, retries=settings.run_retries,
-                retry_delay=settings.run_retry_delay),
+            IO_MANAGER_KEY: WarehouseIOManager(warehouse=warehouse, run_settings=run_settings),
             "airbnb": airbnb or live_airbnb(settings),
             "clock": SyncClock(),
         },

@@ -6,8 +6,6 @@ so partitions are always decoded from `asset_partition_keys`, the one attribute 
 for every shape. Each account is written in its own transaction.
 """
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from pydantic import Field
 
 from airbnb_sync.defs.assets import weeks_of_keys
 from airbnb_sync.defs.partitions import run_totals_label
-from airbnb_sync.defs.resources import WarehouseResource
+from airbnb_sync.defs.resources import RunSettings, WarehouseResource
 from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.warehouse.engine import create_warehouse_engine
 from airbnb_sync.warehouse.frames import to_frame
@@ -43,13 +41,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     warehouse: WarehouseResource = Field(
         description="The deployment's one warehouse, shared with the assets and sensors.")
-    dry_run: bool = Field(
-        default=False,
-        description="Write nothing, report what would have been written (AIRBNB_SYNC_DRY_RUN).",
-    )
-    retries: int = Field(default=0, description="Retries of a failed write or read "
-                         "(AIRBNB_SYNC_RUN_RETRIES), e.g. after a dropped connection.")
-    retry_delay: float = Field(default=0.0, description="AIRBNB_SYNC_RUN_RETRY_DELAY")
+    run_settings: RunSettings = Field(description=(
+        "The run's knobs, shared with the assets: dry run (write nothing, report what would "
+        "have been written) and the retries of a failed write or read."))
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         with self._step_retries(context).retry_what_may_pass(self._attempts(context)):
@@ -61,7 +55,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def _step_retries(self, context: dg.OutputContext | dg.InputContext) -> StepRetries:
         # The assets carry no RetryPolicy (see defs/retries.py), so the writes ask for theirs.
-        return StepRetries(max_retries=self.retries, delay=self.retry_delay)
+        return self.run_settings.step_retries()
 
     @staticmethod
     def _attempts(context: dg.OutputContext | dg.InputContext) -> int:
@@ -75,7 +69,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         weeks_by_account = _partitions(context)
         refuse_rows_outside(table_name, obj, weeks_by_account)
         accounts = sorted({str(account) for account in obj["account_id"]})
-        if self.dry_run:
+        if self.run_settings.dry_run:
             _keep_dry_run_frame(_dry_run_path(context.step_context.instance, context.run_id,
                                               table_name), obj)
             context.log.info(
@@ -111,7 +105,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         metric_table(table_name)
         weeks_by_account = _partitions(context)
         engine = self._engine()
-        if self.dry_run:
+        if self.run_settings.dry_run:
             kept = _dry_run_path(context.instance, context.upstream_output.run_id, table_name)
             if kept.exists():
                 # The upstream step of this dry run wrote nothing: hand on what it produced.

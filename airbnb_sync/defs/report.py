@@ -40,43 +40,41 @@ def build_report_automation_sensor() -> dg.AutomationConditionSensorDefinition:
         description="Requests insights_report after syncs (see its automation condition).")
 
 
-def build_insights_report(settings: Settings) -> dg.AssetsDefinition:
-    @dg.asset(name=INSIGHTS_REPORT, deps=list(SYNCED_ASSETS), group_name="airbnb_insights",
-              output_required=False,
-              kinds={"python", "html"}, automation_condition=REFRESH_AFTER_SYNCS,
-              description=(
-                  "Offline HTML pages under AIRBNB_SYNC_REPORTS_DIR: one per account (daily page "
-                  "views and conversion against similar listings, the weekly funnel, demand "
-                  "pickup) and index.html across accounts (gap to similar listings, the week's "
-                  "movers, coverage and sessions)."))
-    def insights_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        clock: SyncClock) -> Iterator[dg.MaterializeResult]:
-        if any(tag in context.run.tags for tag in PARTITION_TAGS):
-            context.log.info("a sync run over partitions: the report is refreshed by "
-                             "automation once the syncs are done")
-            return
-        from airbnb_sync.report.build import build_report
-        from airbnb_sync.report.data import data_days, default_range
+@dg.asset(name=INSIGHTS_REPORT, deps=list(SYNCED_ASSETS), group_name="airbnb_insights",
+          output_required=False,
+          kinds={"python", "html"}, automation_condition=REFRESH_AFTER_SYNCS,
+          description=(
+              "Offline HTML pages under AIRBNB_SYNC_REPORTS_DIR: one per account (daily page "
+              "views and conversion against similar listings, the weekly funnel, demand "
+              "pickup) and index.html across accounts (gap to similar listings, the week's "
+              "movers, coverage and sessions)."))
+def insights_report(context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings],
+                    warehouse: WarehouseResource,
+                    clock: SyncClock) -> Iterator[dg.MaterializeResult]:
+    if any(tag in context.run.tags for tag in PARTITION_TAGS):
+        context.log.info("a sync run over partitions: the report is refreshed by "
+                         "automation once the syncs are done")
+        return
+    from airbnb_sync.report.build import build_report
+    from airbnb_sync.report.data import data_days, default_range
 
-        engine = warehouse.engine()
-        now = clock.now()
-        span = default_range(now.date(), *data_days(engine), settings.horizon_days)
-        folder = private_dir(settings.reports_dir, "the reports folder")
-        tighten(folder)  # made by an older version, or with another umask: the owner's only
-        result = build_report(engine, folder, span, built_at=now)
-        if (skipped := result.skipped_message()) is not None:
-            context.log.warning(skipped)
-        context.log.info(f"wrote the insights report to {result.index} "
-                         f"({len(result.pages)} account pages, {result.size_bytes} bytes)")
-        yield dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(result.index)),
-            "summary": dg.MetadataValue.md(result.summary),
-            "accounts": len(result.accounts),
-            "listings": sum(summary.listings for summary in result.accounts),
-            "size_bytes": result.size_bytes,
-            "build_seconds": round(result.seconds, 2),
-            "stay_dates": f"{span.start} to {span.end}",
-            "accounts_left_out": len(result.skipped),
-        })
-
-    return insights_report
+    engine = warehouse.engine()
+    now = clock.now()
+    span = default_range(now.date(), *data_days(engine), settings.horizon_days)
+    folder = private_dir(settings.reports_dir, "the reports folder")
+    tighten(folder)  # made by an older version, or with another umask: the owner's only
+    result = build_report(engine, folder, span, built_at=now)
+    if (skipped := result.skipped_message()) is not None:
+        context.log.warning(skipped)
+    context.log.info(f"wrote the insights report to {result.index} "
+                     f"({len(result.pages)} account pages, {result.size_bytes} bytes)")
+    yield dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(result.index)),
+        "summary": dg.MetadataValue.md(result.summary),
+        "accounts": len(result.accounts),
+        "listings": sum(summary.listings for summary in result.accounts),
+        "size_bytes": result.size_bytes,
+        "build_seconds": round(result.seconds, 2),
+        "stay_dates": f"{span.start} to {span.end}",
+        "accounts_left_out": len(result.skipped),
+    })

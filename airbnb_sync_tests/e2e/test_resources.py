@@ -83,10 +83,13 @@ def test_a_recording_without_the_asked_week_fails_once_and_names_it(
 def test_assets_and_io_manager_share_one_warehouse_and_settings(
         pipeline_env: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRBNB_SYNC_DRY_RUN", "1")
-    resources = build_definitions(load_settings()).resources
+    defs = build_definitions(load_settings())
+    resources = defs.resources
 
     assert resources[IO_MANAGER_KEY].warehouse is resources["warehouse"]
-    assert resources[IO_MANAGER_KEY].dry_run is True
+    assert resources[IO_MANAGER_KEY].run_settings is resources["run_settings"]
+    assert dg.validate_run_config(defs.resolve_implicit_global_asset_job_def(), {})[
+        "resources"]["run_settings"]["config"]["dry_run"] is True
     # Secrets reach Dagster as environment variable names, never as values.
     assert isinstance(resources["airbnb"].api_key, dg.EnvVar)
     assert isinstance(resources["warehouse"].database_url, dg.EnvVar)

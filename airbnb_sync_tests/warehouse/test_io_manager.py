@@ -1,6 +1,7 @@
 """The warehouse IO manager through real Dagster runs over account x week partitions."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from warehouse_rows import (
     table_dump,
 )
 
+from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.io_manager import WarehouseIOManager
 from airbnb_sync.defs.partitions import (
     ACCOUNTS,
@@ -28,14 +30,17 @@ from airbnb_sync.defs.partitions import (
     range_tags,
     week_partitions,
 )
-from airbnb_sync.defs.resources import WarehouseResource
+from airbnb_sync.defs.resources import RunSettings, WarehouseResource, run_fields
 from airbnb_sync.warehouse.migrate import current_revision, upgrade_to_head
 from airbnb_sync.warehouse.upsert import write_frame
 
 
 def io_manager_for(database_url: str, dry_run: bool) -> WarehouseIOManager:
+    # No retries: a failed write fails the test's step at once.
+    settings = replace(load_settings({}), dry_run=dry_run, run_retries=0, run_retry_delay=0.0)
+    run_settings = RunSettings(deployment=settings, **run_fields(settings))
     return WarehouseIOManager(warehouse=WarehouseResource(database_url=database_url),
-                              dry_run=dry_run)
+                              run_settings=run_settings)
 
 PARTITIONS = dg.MultiPartitionsDefinition({
     "account": ACCOUNTS,
