@@ -39,8 +39,9 @@ LOCAL_WORKSPACE = REPO / "workspace.yaml"
 HELM_VALUES = DEPLOY / "kubernetes" / "values.yaml"
 
 # Run slots, from bench/capacity.py (32 runs at once, 10 listings each, on a 2-core machine
-# with 24,105 MiB; measured 2026-12-06, README "Beyond one machine"): a sync run's whole process
-# tree peaks at 260 MiB, and 800 accounts x 10 listings need 23 slots to finish a day's runs within 24 h.
+# with 24,105 MiB; measured 2026-12-06, README "Beyond one machine"): a sync run's whole
+# process tree peaks at 260 MiB, and 800 accounts x 10 listings need 23 slots to finish a day's
+# runs within 24 h.
 # The memory budget that production.yaml's comment states, in MiB:
 MEASURED_RUN_MIB = 260
 MACHINE_MIB = 24_105
