@@ -1,4 +1,4 @@
-"""The three synced assets: Dagster glue over `airbnb_sync.sync`.
+"""The synced assets, one per registered dataset: Dagster glue over `airbnb_sync.sync`.
 
 Each asset turns its run's partitions into weeks per account, hands them to the plain sync
 core with the run's resources, and reports the outcome in Dagster's terms: an output (the
@@ -8,7 +8,7 @@ IO manager upserts it), the `valid_schema` and `complete` checks, and a `Failure
 
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -17,6 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from airbnb_sync.core.settings import Settings
+from airbnb_sync.datasets import DATASETS, Dataset, dataset_names
 from airbnb_sync.defs.partitions import (
     decode_partition_keys,
     listings_of_tags,
@@ -28,20 +29,18 @@ from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
-    LISTINGS,
     SyncFailed,
     TableSync,
-    conversion_sync,
     limit_listings,
     listing_ids_by_account,
     run_table,
-    visibility_sync,
+    table_sync,
 )
 from airbnb_sync.warehouse.frames import FrameValidationError
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
-SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
+SYNCED_ASSETS = dataset_names()  # one asset per registered dataset (airbnb_sync.datasets)
 IO_MANAGER_KEY = "warehouse_io_manager"
 ListingIds = dict[str, list[str]]
 
@@ -52,7 +51,7 @@ def step_retries(settings: Settings) -> StepRetries:
 
 def _options(name: str, partitions_def: dg.PartitionsDefinition, description: str,
              reads_listings: bool = False) -> dict[str, Any]:
-    """What the three assets share: partitions, single-run backfills, checks, IO manager."""
+    """What the synced assets share: partitions, single-run backfills, checks, IO manager."""
     return {
         "name": name,
         "description": description,
@@ -173,37 +172,28 @@ def build_sync_assets(settings: Settings,
             stored = listing_ids_by_account(listings, list(weeks))
             return limit_listings(stored, listings_of_tags(context.run.tags))
 
-    @dg.asset(**_options("listings", partitions_def, description=(
-        "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
-        "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
-    def listings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
-        yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                               LISTINGS, retries, weeks_of(context))
+    def dataset_asset(dataset: Dataset) -> dg.AssetsDefinition:
+        """A dataset's asset; one that reads listings syncs those `listings` stored for the
+        same weeks."""
+        if not dataset.reads_listings:
+            @dg.asset(**_options(dataset.name, partitions_def, description=dataset.description))
+            def own(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    airbnb: AirbnbResource, clock: SyncClock) -> Iterator[Any]:
+                yield from materialize(context, environment(context, warehouse, airbnb, clock),
+                                       table_sync(dataset), retries, weeks_of(context))
 
-    def metric_asset(name: str, description: str,
-                     table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
-        """A metric table: it syncs the listings that `listings` stored for the same weeks."""
+            return own
 
-        @dg.asset(**_options(name, partitions_def, description=description, reads_listings=True))
+        @dg.asset(**_options(dataset.name, partitions_def, description=dataset.description,
+                             reads_listings=True))
         def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                    airbnb: AirbnbResource, clock: SyncClock,
                    listings: pd.DataFrame) -> Iterator[Any]:
             weeks = weeks_of(context)
             yield from materialize(context, environment(context, warehouse, airbnb, clock),
-                                   table_sync(listing_ids(context, listings, weeks)), retries,
-                                   weeks)
+                                   table_sync(dataset, listing_ids(context, listings, weeks)),
+                                   retries, weeks)
 
         return metric
 
-    conversion_metrics = metric_asset("conversion_metrics", (
-        "Daily series from ChartQuery per listing and stay date: conversion rate and page "
-        "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
-        "day fetched (scraped_on); see the view conversion_metrics_latest."), conversion_sync)
-    visibility_metrics = metric_asset("visibility_metrics", (
-        "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
-        "search-to-listing and listing-to-booking conversion, first-page impression rate, "
-        "page views and first-page impressions, with Airbnb's change figures. One snapshot "
-        "per day fetched (scraped_on); see the view visibility_metrics_latest."), visibility_sync)
-
-    return [listings, conversion_metrics, visibility_metrics]
+    return [dataset_asset(dataset) for dataset in DATASETS.values()]

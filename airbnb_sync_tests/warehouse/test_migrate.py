@@ -184,8 +184,9 @@ def test_timescale_policies_follow_the_license_and_skips_are_logged_once(
     monkeypatch.setattr(timescale, "_skip_warned", False)
     upgrade_to_head(engine)
     with caplog.at_level(logging.WARNING, logger=timescale.__name__), engine.begin() as connection:
-        timescale.setup_timescaledb(connection)  # idempotent: a second setup changes nothing
-        timescale.setup_timescaledb(connection)
+        # idempotent: a second setup changes nothing
+        timescale.setup_timescaledb(connection, timescale.hypertables())
+        timescale.setup_timescaledb(connection, timescale.hypertables())
         licensed = timescale.license_allows_policies(connection)
         jobs = connection.exec_driver_sql(
             "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs "
