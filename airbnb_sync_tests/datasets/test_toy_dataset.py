@@ -1,17 +1,20 @@
 """A fourth dataset, declared in this test only, goes the whole way with nothing else edited:
 fetched from the simulator over HTTP, validated, upserted, exported by the CLI, purged, and
-given an asset with its checks. It reuses ListingsSectionQuery's answers (one row per listing
-of the run and week, with its name), so the simulator needs nothing new either."""
+given an asset with its checks. It asks ListingsSectionQuery through the client's generic
+`query` (as a dataset with an operation of its own would) and keeps one row per listing of
+the run and week, with its name, so the simulator needs nothing new either."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -20,13 +23,15 @@ from airbnb_sync.accounts.secrets import build_cipher
 from airbnb_sync.accounts.store import AccountStore
 from airbnb_sync.airbnb.factory import HttpClientFactory
 from airbnb_sync.airbnb.operations import Operation
+from airbnb_sync.airbnb.parse import parse_listings
+from airbnb_sync.airbnb.recordings import RecordedClientFactory, RecordingClientFactory
 from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.main import main
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.datasets import DATASETS, Dataset, register, sql_table, unregister
 from airbnb_sync.datasets.completeness import ListingIds, every_listing
 from airbnb_sync.datasets.dataset import Work
-from airbnb_sync.datasets.fetch import FetchOutcome, fetch_listings, run_listings
+from airbnb_sync.datasets.fetch import FetchOutcome, run_listings
 from airbnb_sync.defs.assets import COMPLETE, VALID_SCHEMA, build_sync_assets
 from airbnb_sync.defs.partitions import sync_partitions
 from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
@@ -43,11 +48,15 @@ API_KEY = "toy-dataset-key"
 TOY = "listing_names"
 
 
+NAMES_ARGUMENTS = {"metricType": "CONVERSION", "groupBys": ["RATING_CATEGORY"],
+                   "groupByValues": ["occupancy_rate"]}
+
+
 def fetch_names(work: Work, listing_ids: ListingIds | None) -> FetchOutcome:
     """The run's listings' names, one row per listing and week (ListingsSectionQuery)."""
     wanted = set(run_listings(work, listing_ids))
-    listings = [listing for listing in fetch_listings(work.client)
-                if listing["listing_id"] in wanted]
+    answer = work.client.query(Operation.LISTINGS_SECTION, NAMES_ARGUMENTS)
+    listings = [listing for listing in parse_listings(answer) if listing["listing_id"] in wanted]
     return FetchOutcome(records=[
         {"account_id": work.account_id, "listing_id": listing["listing_id"], "week_start": week,
          "listing_name": listing["listing_name"], "scraped_at": work.scraped_at}
@@ -160,6 +169,25 @@ def test_a_fourth_dataset_is_fetched_validated_upserted_exported_and_purged(
     removed = sync_env.accounts.purge(ACCOUNT)
     assert removed[TOY] == 4
     assert toy_rows(engine) == []
+
+
+def test_a_fourth_dataset_is_recorded_and_replayed(env: tuple[SyncEnvironment, Simulator],
+                                                   tmp_path: Path) -> None:
+    """Its operation goes through the recording client, and a replay without the network
+    builds the same frame."""
+    sync_env, simulator = env
+    weeks = {ACCOUNT: [week_start_of(datetime.now(UTC).date())]}
+    ids = listing_ids_by_account(run_table(sync_env, LISTINGS, weeks).frame, [ACCOUNT])
+    folder = tmp_path / "recording"
+    recording = replace(sync_env, airbnb=RecordingClientFactory(sync_env.airbnb, folder))
+    recorded = run_table(recording, table_sync(TOY_DATASET, ids), weeks)
+    requests = simulator.stats()["accounts"][ACCOUNT]["requests"]
+    replay = replace(sync_env, airbnb=RecordedClientFactory(folder))
+    replayed = run_table(replay, table_sync(TOY_DATASET, ids), weeks)
+    assert simulator.stats()["accounts"][ACCOUNT]["requests"] == requests
+    assert len(recorded.frame) == 4
+    pd.testing.assert_frame_equal(replayed.frame.drop(columns="scraped_at"),
+                                  recorded.frame.drop(columns="scraped_at"))
 
 
 def test_a_fourth_dataset_gets_an_asset_with_its_checks(toy: Dataset, dagster_home: Path) -> None:
