@@ -96,7 +96,7 @@ def table_sync(dataset: Dataset, listing_ids: Mapping[str, list[str]] | None = N
 LISTINGS = table_sync(DATASETS["listings"])
 
 
-# --- conversion_metrics and visibility_metrics ------------------------------------------------
+# --- the datasets that read the run's listings ------------------------------------------------
 
 
 def listing_ids_by_account(listings: pd.DataFrame,
