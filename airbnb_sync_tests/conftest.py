@@ -17,6 +17,11 @@ import pytest
 from dagster_homes import write_profile
 from database_servers import DATABASES, SERVER_DATABASES, fresh_server_database
 
+# The datasets register their tables with the warehouse when imported (as every entry point
+# does through the sync core, the store or the definitions): tests that read a table by its
+# name from `warehouse.tables` get it without importing the registry themselves.
+import airbnb_sync.datasets  # noqa: F401
+
 
 def _params(databases: tuple[str, ...]) -> list:
     return [

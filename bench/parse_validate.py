@@ -38,14 +38,14 @@ from common import (
 from airbnb_sync.airbnb.client import AirbnbClient, HostSession
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
 from airbnb_sync.core.settings import Settings, load_settings
-from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
-from airbnb_sync.sync.fetch import (
+from airbnb_sync.datasets.fetch import (
     FetchOutcome,
     fetch_conversion,
     fetch_listings,
     fetch_visibility,
     listings_by_week,
 )
+from airbnb_sync.simulator import Simulator, SimulatorConfig, make_cookie
 from airbnb_sync.warehouse.frames import to_frame, validate_frame
 
 ACCOUNT = "74000001"

@@ -31,11 +31,12 @@ import pandas as pd
 import sqlalchemy as sa
 from common import emit, fresh_database, log, machine, safe, server_url, summary
 
+from airbnb_sync.datasets import sql_table
 from airbnb_sync.defs.io_manager import refuse_rows_outside
 from airbnb_sync.warehouse.engine import create_warehouse_engine
-from airbnb_sync.warehouse.frames import COLUMNS, validate_frame
+from airbnb_sync.warehouse.frames import frame_columns, validate_frame
 from airbnb_sync.warehouse.migrate import forget_upgrades, upgrade_to_head
-from airbnb_sync.warehouse.tables import PG_SCHEMA, accounts, conversion_metrics
+from airbnb_sync.warehouse.tables import PG_SCHEMA, accounts
 from airbnb_sync.warehouse.upsert import (
     COPY_OPTIONS,
     _csv_rows,
@@ -44,6 +45,7 @@ from airbnb_sync.warehouse.upsert import (
 )
 
 TABLE = "conversion_metrics"
+conversion_metrics = sql_table(TABLE)
 LISTINGS_PER_ACCOUNT = 20
 WEEKS = 51
 DAYS = WEEKS * 7
@@ -91,7 +93,7 @@ def conversion_frame(rows: int, seed: int = 7) -> pd.DataFrame:
         "scraped_at": pd.Series(pd.Timestamp(scraped_at), index=index)
         .astype("datetime64[ns, UTC]"),
     })
-    return frame[list(COLUMNS[TABLE])]
+    return frame[list(frame_columns(TABLE))]
 
 
 def changed(frame: pd.DataFrame) -> pd.DataFrame:

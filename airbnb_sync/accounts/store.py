@@ -43,15 +43,9 @@ from airbnb_sync.airbnb.cookies import (
 )
 from airbnb_sync.core.settings import Settings
 from airbnb_sync.core.text import shown
+from airbnb_sync.datasets import purge_tables
 from airbnb_sync.warehouse.engine import SQLITE_IMMEDIATE, create_warehouse_engine
-from airbnb_sync.warehouse.tables import (
-    accounts,
-    conversion_metrics,
-    listings,
-    request_counts,
-    request_pacing,
-    visibility_metrics,
-)
+from airbnb_sync.warehouse.tables import accounts, request_counts, request_pacing
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +57,12 @@ CLIENT_VERSION = re.compile(r"[0-9a-fA-F]{40}")
 MAX_USER_AGENT = 512
 MAX_LABEL = 200
 MAX_API_KEY = 200
-# The rows `purge` removes, children first.
-ACCOUNT_DATA_TABLES: tuple[sa.Table, ...] = (
-    conversion_metrics, visibility_metrics, listings, request_pacing, request_counts,
-)
+
+
+def account_data_tables() -> tuple[sa.Table, ...]:
+    """The rows `purge` removes, children first: every registered dataset's, then the
+    account's request state."""
+    return (*purge_tables(), request_pacing, request_counts)
 
 
 class AccountError(ValueError):
@@ -602,7 +598,7 @@ class AccountStore:
         self.get(account_id)
         removed: dict[str, int] = {}
         with self._writer.begin() as connection:
-            for table in ACCOUNT_DATA_TABLES:
+            for table in account_data_tables():
                 result = connection.execute(table.delete().where(table.c.account_id == account_id))
                 removed[table.name] = result.rowcount
             connection.execute(accounts.delete().where(accounts.c.account_id == account_id))

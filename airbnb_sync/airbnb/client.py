@@ -42,6 +42,7 @@ from airbnb_sync.airbnb.operations import (
     chart_body,
     list_of_metrics_body,
     listings_section_body,
+    query_body,
     request_path,
 )
 from airbnb_sync.airbnb.pacing import Pacer
@@ -280,6 +281,12 @@ class AirbnbClient:
         operation = Operation.LIST_OF_METRICS
         return self._call(operation, list_of_metrics_body(self._hash(operation), listing_id,
                                                           metric, relative_start, relative_end))
+
+    def query(self, operation: Operation | str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Any persisted operation with these arguments (a dataset's own operation; its body
+        is built like the three above, with the same headers, pacing, retries and errors)."""
+        operation = Operation(operation)
+        return self._call(operation, query_body(operation, self._hash(operation), arguments))
 
     def _hash(self, operation: Operation) -> str:
         return self.settings.query_hashes.get(operation, DEFAULT_HASHES[operation])

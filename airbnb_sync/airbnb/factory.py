@@ -8,18 +8,21 @@ client.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from airbnb_sync.airbnb.client import AirbnbClient, HostSession
 from airbnb_sync.airbnb.keepalive import SessionChanges
+from airbnb_sync.airbnb.operations import Operation
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.core.settings import Settings
 
 
 class InsightsApi(Protocol):
-    """The three persisted operations, answering raw JSON; a context manager."""
+    """The three persisted operations (and any other through `query`), answering raw JSON;
+    a context manager."""
 
     def listings_section(self) -> dict[str, Any]: ...
 
@@ -28,6 +31,10 @@ class InsightsApi(Protocol):
 
     def list_of_metrics(self, listing_id: str, metric: str, relative_start: int,
                         relative_end: int) -> dict[str, Any]: ...
+
+    def query(self, operation: Operation | str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Any persisted operation with these arguments (a dataset's own operation)."""
+        ...
 
     def changed_session(self) -> SessionChanges | None:
         """The cookies Airbnb rotated meanwhile, to store; None when nothing may be kept."""

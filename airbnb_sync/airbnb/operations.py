@@ -6,6 +6,7 @@ Hashes rotate on Airbnb's side: the defaults are the last seen ones, and setting
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -61,6 +62,13 @@ def _body(operation: Operation, sha256_hash: str, arguments: dict[str, Any]) -> 
         },
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_hash}},
     }
+
+
+def query_body(operation: Operation, sha256_hash: str,
+               arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of any persisted operation with these arguments: what a dataset that asks an
+    operation of its own sends (`AirbnbClient.query`)."""
+    return _body(operation, sha256_hash, dict(arguments))
 
 
 def listings_section_body(sha256_hash: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ of one account are serialized by its lease.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -20,10 +20,12 @@ from airbnb_sync.airbnb.client import HostSession
 from airbnb_sync.airbnb.errors import AirbnbError
 from airbnb_sync.airbnb.factory import ClientFactory, InsightsApi
 from airbnb_sync.airbnb.keepalive import SessionChanges
+from airbnb_sync.airbnb.operations import Operation
 from airbnb_sync.airbnb.pacing import Pacer
 from airbnb_sync.airbnb.stats import RequestStats
 
 Call = tuple[Any, ...]
+QUERY = "query"  # a call of `query`: any operation, with its arguments
 
 
 class NotRecorded(AirbnbError):
@@ -38,7 +40,7 @@ class NotRecorded(AirbnbError):
 
 
 def _key(call: Call) -> str:
-    return json.dumps(list(call))
+    return json.dumps(list(call), sort_keys=True)
 
 
 def _file(folder: Path, account_id: str) -> Path:
@@ -46,7 +48,8 @@ def _file(folder: Path, account_id: str) -> Path:
 
 
 class _Calls:
-    """The three operations as `(operation, *arguments)` calls to one `answer` function."""
+    """The operations as `(operation, *arguments)` calls to one `answer` function; `query`
+    calls are `("query", operation, arguments)`."""
 
     def __init__(self, answer: Callable[[Call], dict[str, Any]]) -> None:
         self._answer = answer
@@ -62,6 +65,9 @@ class _Calls:
                         relative_end: int) -> dict[str, Any]:
         return self._answer(("ListOfMetricsQuery", listing_id, metric, relative_start,
                              relative_end))
+
+    def query(self, operation: Operation | str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return self._answer((QUERY, Operation(operation).value, dict(arguments)))
 
 
 class RecordingClient(_Calls):
@@ -107,7 +113,7 @@ class RecordedClient(_Calls):
                 self._answers[_key(tuple(entry["call"]))] = entry["answer"]
 
     def _replay(self, call: Call) -> dict[str, Any]:
-        self._stats.count_request(str(call[0]))
+        self._stats.count_request(str(call[1] if call[0] == QUERY else call[0]))
         answer = self._answers.get(_key(call))
         if answer is None:
             raise NotRecorded(self._account_id, call, self._folder)
@@ -124,7 +130,7 @@ class RecordedClient(_Calls):
 
 
 _METHODS = {"ListingsSectionQuery": "listings_section", "ChartQuery": "chart",
-            "ListOfMetricsQuery": "list_of_metrics"}
+            "ListOfMetricsQuery": "list_of_metrics", QUERY: "query"}
 
 
 @dataclass(frozen=True)

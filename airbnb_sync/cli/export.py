@@ -55,11 +55,12 @@ def chunk_size(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from airbnb_sync.admin.export.formats import FORMATS
-    from airbnb_sync.admin.export.source import DATE_COLUMNS, TABLES
     from airbnb_sync.admin.export.stream import DEFAULT_CHUNK_SIZE
+    from airbnb_sync.datasets import dataset_names, date_columns
 
-    days = ", ".join(f"{column} of {table}" for table, column in DATE_COLUMNS.items())
-    parser.add_argument("--table", required=True, choices=TABLES, help="the table to export")
+    days = ", ".join(f"{column} of {table}" for table, column in date_columns().items())
+    parser.add_argument("--table", required=True, choices=dataset_names(),
+                        help="the table to export")
     parser.add_argument("--format", required=True, choices=FORMATS,
                         help="csv (with header), jsonl (one JSON object per line) or parquet")
     parser.add_argument("--output", required=True, metavar="FILE|-",

@@ -26,7 +26,6 @@ from airbnb_sync.core.settings import Settings
 if TYPE_CHECKING:
     from airbnb_sync.accounts.store import AccountRecord
 
-ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
 STALE_FAILURE = timedelta(days=1)
 REQUEST_WINDOW = timedelta(hours=24)
 SHOWN_RANGES = 3
@@ -124,6 +123,7 @@ def collect_status(settings: Settings, now: datetime,
                    only_account: str | None = None) -> StatusReport:
     """The accounts from the warehouse, their partitions' states from Dagster's instance."""
     from airbnb_sync.accounts.store import open_store
+    from airbnb_sync.datasets import dataset_names
     from airbnb_sync.defs.partitions import partition_key
     from airbnb_sync.instance.access import horizon_weeks, overdue_runs_at, partition_states
     from airbnb_sync.sync.daily import account_schedules, behind_reason
@@ -143,7 +143,8 @@ def collect_status(settings: Settings, now: datetime,
     counts = requests_since(store.engine, now - REQUEST_WINDOW, until=now)
     key_of = {(record.account_id, week): partition_key(record.account_id, week)
               for record in records for week in weeks}
-    states = partition_states(settings, ASSETS, list(key_of.values()), now.date())
+    assets = dataset_names()  # the synced assets
+    states = partition_states(settings, assets, list(key_of.values()), now.date())
     active = [record.account_id for record in records if record.is_active]
     schedules = {schedule.account_id: schedule for schedule in
                  account_schedules(settings, store.engine, active, now.date(), 1)}
@@ -161,7 +162,7 @@ def collect_status(settings: Settings, now: datetime,
             status.behind = behind_reason(schedule, overdue.get(record.account_id, 0))
         for week in weeks:
             key = key_of[(record.account_id, week)]
-            failures = {asset: states.failed[asset][key] for asset in ASSETS
+            failures = {asset: states.failed[asset][key] for asset in assets
                         if key in states.failed[asset]}
             if failures:
                 # The oldest failure decides; an unknown time counts as old.
@@ -169,7 +170,7 @@ def collect_status(settings: Settings, now: datetime,
                     f.failed_at is not None, f.failed_at or datetime.min.replace(tzinfo=UTC)))
                 status.failed.append(FailedWeek(week, tuple(failures), first.failed_at,
                                                 first.run_id))
-            elif any(key in states.missing[asset] for asset in ASSETS):
+            elif any(key in states.missing[asset] for asset in assets):
                 status.missing.append(week)
         status.problems = _problems(status, now)
         accounts.append(status)

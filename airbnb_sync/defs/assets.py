@@ -1,4 +1,4 @@
-"""The three synced assets: Dagster glue over `airbnb_sync.sync`.
+"""The synced assets, one per registered dataset: Dagster glue over `airbnb_sync.sync`.
 
 Each asset turns its run's partitions into weeks per account, hands them to the plain sync
 core with the run's resources (`run_settings`: the deployment's settings with the run's dry
@@ -13,7 +13,7 @@ account x week grid when the definitions load, the one setting Dagster needs bef
 
 import functools
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from airbnb_sync.datasets import DATASETS, Dataset, dataset_names
 from airbnb_sync.defs.partitions import (
     decode_partition_keys,
     listings_of_tags,
@@ -32,14 +33,12 @@ from airbnb_sync.defs.retries import StepRetries
 from airbnb_sync.sync.accounts import SyncEnvironment
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.sync.tables import (
-    LISTINGS,
     SyncFailed,
     TableSync,
-    conversion_sync,
     limit_listings,
     listing_ids_by_account,
     run_table,
-    visibility_sync,
+    table_sync,
 )
 from airbnb_sync.warehouse.frames import FrameValidationError
 
@@ -48,7 +47,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 VALID_SCHEMA = "valid_schema"
 COMPLETE = "complete"
-SYNCED_ASSETS = ("listings", "conversion_metrics", "visibility_metrics")
+SYNCED_ASSETS = dataset_names()  # one asset per registered dataset (airbnb_sync.datasets)
 IO_MANAGER_KEY = "warehouse_io_manager"
 ListingIds = dict[str, list[str]]
 
@@ -183,22 +182,21 @@ def listing_ids(context: dg.AssetExecutionContext, listings: pd.DataFrame,
         return limit_listings(stored, listings_of_tags(context.run.tags))
 
 
-@dg.asset(**_options("listings", description=(
-    "Each host's listings (id, name, internal name, thumbnail) as Airbnb's "
-    "ListingsSectionQuery returns them, one row per listing and week of the partition.")))
-def listings(context: dg.AssetExecutionContext, run_settings: RunSettings,
-             warehouse: WarehouseResource, airbnb: AirbnbResource,
-             clock: SyncClock) -> Iterator[Any]:
-    env = environment(context, run_settings, warehouse, airbnb, clock)
-    yield from materialize(context, env, LISTINGS, run_settings.step_retries(),
-                           weeks_of(context))
+def dataset_asset(dataset: Dataset) -> dg.AssetsDefinition:
+    """A dataset's asset; one that reads listings syncs those `listings` stored for the same
+    weeks."""
+    if not dataset.reads_listings:
+        @dg.asset(**_options(dataset.name, description=dataset.description))
+        def own(context: dg.AssetExecutionContext, run_settings: RunSettings,
+                warehouse: WarehouseResource, airbnb: AirbnbResource,
+                clock: SyncClock) -> Iterator[Any]:
+            env = environment(context, run_settings, warehouse, airbnb, clock)
+            yield from materialize(context, env, table_sync(dataset),
+                                   run_settings.step_retries(), weeks_of(context))
 
+        return own
 
-def metric_asset(name: str, description: str,
-                 table_sync: Callable[[ListingIds], TableSync]) -> dg.AssetsDefinition:
-    """A metric table: it syncs the listings that `listings` stored for the same weeks."""
-
-    @dg.asset(**_options(name, description=description, reads_listings=True))
+    @dg.asset(**_options(dataset.name, description=dataset.description, reads_listings=True))
     def metric(context: dg.AssetExecutionContext, run_settings: RunSettings,
                warehouse: WarehouseResource, airbnb: AirbnbResource, clock: SyncClock,
                listings: pd.DataFrame) -> Iterator[Any]:
@@ -206,21 +204,12 @@ def metric_asset(name: str, description: str,
         retries = run_settings.step_retries()
         env = environment(context, run_settings, warehouse, airbnb, clock)
         yield from materialize(context, env,
-                               table_sync(listing_ids(context, listings, weeks, retries)),
-                               retries, weeks)
+                               table_sync(dataset, listing_ids(context, listings, weeks,
+                                                                 retries)), retries, weeks)
 
     return metric
 
 
-conversion_metrics = metric_asset("conversion_metrics", (
-    "Daily series from ChartQuery per listing and stay date: conversion rate and page "
-    "views (p3 impressions), this listing vs Airbnb's similar listings. One snapshot per "
-    "day fetched (scraped_on); see the view conversion_metrics_latest."), conversion_sync)
-visibility_metrics = metric_asset("visibility_metrics", (
-    "Weekly aggregates from ListOfMetricsQuery per listing (Sunday-Saturday): overall, "
-    "search-to-listing and listing-to-booking conversion, first-page impression rate, "
-    "page views and first-page impressions, with Airbnb's change figures. One snapshot "
-    "per day fetched (scraped_on); see the view visibility_metrics_latest."), visibility_sync)
-
-# In SYNCED_ASSETS order; `with_grid` puts them on the load's partitions.
-SYNC_ASSETS = (listings, conversion_metrics, visibility_metrics)
+# One asset per registered dataset, in SYNCED_ASSETS order; `with_grid` puts them on the
+# load's partitions.
+SYNC_ASSETS = tuple(dataset_asset(dataset) for dataset in DATASETS.values())

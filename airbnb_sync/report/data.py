@@ -14,7 +14,12 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from airbnb_sync.warehouse.tables import accounts, conversion_metrics, listings, visibility_metrics
+from airbnb_sync.datasets import sql_table
+from airbnb_sync.warehouse.tables import accounts
+
+# The report reads these three datasets' columns by name.
+listings, conversion_metrics, visibility_metrics = (
+    sql_table(name) for name in ("listings", "conversion_metrics", "visibility_metrics"))
 
 
 @dataclass(frozen=True)

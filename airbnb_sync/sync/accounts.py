@@ -24,13 +24,15 @@ from airbnb_sync.airbnb.stats import RequestStats
 from airbnb_sync.airbnb.windows import RequestPlan, plan_requests, reachable_horizon
 from airbnb_sync.core.logs import log_context
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.sync.fetch import FetchOutcome
+from airbnb_sync.datasets.fetch import FetchOutcome
 from airbnb_sync.sync.lease import (
     DatabasePacingStore,
     LeaseLost,
     LeaseTimeout,
     ReadOnlyPacingStore,
     account_lease,
+    load_anchor_day,
+    save_anchor_day,
 )
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.warehouse.request_counts import record_requests
@@ -65,6 +67,15 @@ class AccountWork:
     today: date
     scraped_at: datetime
     dry_run: bool = False  # AIRBNB_SYNC_DRY_RUN: fetch and validate, write no table
+
+    def anchor_measured_today(self) -> date | None:
+        """The anchor day a run measured today for this account, if any."""
+        return load_anchor_day(self.warehouse, self.account_id, self.today)
+
+    def keep_anchor(self, day: date) -> None:
+        """Remember today's anchor day for the account's other runs (not in a dry run)."""
+        if not self.dry_run:
+            save_anchor_day(self.warehouse, self.account_id, day, self.today)
 
 
 Fetch = Callable[[AccountWork], FetchOutcome]

@@ -1,20 +1,22 @@
 """One sync per table: what to fetch for each account, and which rows a complete run has.
 
-Each table is a `TableSync` (like a Singer stream or a dlt resource: fetching records is
-separate from whatever writes them). `run_table` drives it over a run's partitions and
+Each registered dataset (`airbnb_sync.datasets`) becomes a `TableSync` for a run
+(`table_sync`; like a Singer stream or a dlt resource: fetching records is separate from
+whatever writes them). `run_table` drives it over a run's partitions and
 returns a validated frame, the gaps, and the report; writing the frame is the caller's job,
 except for the rows of an incomplete run, which are kept here without marking anything done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 import pandas as pd
 
-from airbnb_sync.airbnb.windows import Anchor
+from airbnb_sync.datasets import DATASETS, Dataset
+from airbnb_sync.datasets.completeness import Completeness, Gaps
+from airbnb_sync.datasets.fetch import FetchOutcome
 from airbnb_sync.sync.accounts import (
     AccountWork,
     Fetch,
@@ -22,21 +24,9 @@ from airbnb_sync.sync.accounts import (
     WeeksByAccount,
     sync_accounts,
 )
-from airbnb_sync.sync.fetch import (
-    FetchOutcome,
-    calibrate_anchor,
-    fetch_conversion,
-    fetch_listings,
-    fetch_visibility,
-    listings_by_week,
-)
-from airbnb_sync.sync.lease import load_anchor_day, save_anchor_day
 from airbnb_sync.sync.report import SyncReport
 from airbnb_sync.warehouse.frames import FrameKind, to_frame, validate_frame
 from airbnb_sync.warehouse.upsert import WriteResult, write_frames_by_account
-
-Gaps = dict[str, list[str]]
-Completeness = Callable[[pd.DataFrame, WeeksByAccount], Gaps]
 
 
 class SyncFailed(Exception):
@@ -92,28 +82,21 @@ def run_table(env: SyncEnvironment, sync: TableSync,
     return TableResult(report, frame, sync.missing(frame, weeks_by_account), kept)
 
 
-# --- listings ------------------------------------------------------------------------------
+def table_sync(dataset: Dataset, listing_ids: Mapping[str, list[str]] | None = None) -> TableSync:
+    """A registered dataset's sync for one run: its fetch and completeness rule, given the
+    run's listings when the dataset is per listing (`reads_listings`)."""
+    ids = dict(listing_ids) if listing_ids is not None else None
+
+    def fetch(work: AccountWork) -> FetchOutcome:
+        return dataset.fetch(work, ids)
+
+    return TableSync(dataset.name, fetch, dataset.completeness(ids))
 
 
-def _fetch_listings(work: AccountWork) -> FetchOutcome:
-    listings = fetch_listings(work.client)
-    return FetchOutcome(records=listings_by_week(work.account_id, listings, work.plan.weeks,
-                                                 work.scraped_at))
+LISTINGS = table_sync(DATASETS["listings"])
 
 
-def missing_weeks(frame: pd.DataFrame, weeks_by_account: WeeksByAccount) -> Gaps:
-    """Account -> weeks of the run without a single listing row."""
-    present = set(zip(frame["account_id"], pd.to_datetime(frame["week_start"]).dt.date,
-                      strict=True))
-    gaps = {account: [week.isoformat() for week in weeks if (account, week) not in present]
-            for account, weeks in weeks_by_account.items()}
-    return {account: weeks for account, weeks in gaps.items() if weeks}
-
-
-LISTINGS = TableSync("listings", _fetch_listings, missing_weeks)
-
-
-# --- conversion_metrics and visibility_metrics ------------------------------------------------
+# --- the datasets that read the run's listings ------------------------------------------------
 
 
 def listing_ids_by_account(listings: pd.DataFrame,
@@ -140,56 +123,11 @@ def limit_listings(listing_ids: Mapping[str, list[str]],
             for account, ids in listing_ids.items()}
 
 
-def missing_per_listing(listing_ids: Mapping[str, list[str]], date_column: str,
-                        days_per_week: int) -> Completeness:
-    """A completeness rule: every stored listing has a row for each of the first
-    `days_per_week` days of every week of the run (7 for daily series, 1 for weekly rows)."""
-
-    def missing(frame: pd.DataFrame, weeks_by_account: WeeksByAccount) -> Gaps:
-        present = set(zip(frame["account_id"], frame["listing_id"],
-                          pd.to_datetime(frame[date_column]).dt.date, strict=True))
-        gaps: Gaps = {}
-        for account, weeks in weeks_by_account.items():
-            wanted = [week + timedelta(days=day) for week in weeks for day in range(days_per_week)]
-            for listing in listing_ids[account]:
-                absent = [day.isoformat() for day in wanted
-                          if (account, listing, day) not in present]
-                if absent:
-                    gaps[f"{account}/{listing}"] = absent
-        return gaps
-
-    return missing
-
-
 def conversion_sync(listing_ids: Mapping[str, list[str]]) -> TableSync:
-    """Daily series (ChartQuery); the anchor it measured serves today's other runs."""
-
-    def fetch(work: AccountWork) -> FetchOutcome:
-        outcome = fetch_conversion(work.client, work.account_id, listing_ids[work.account_id],
-                                   work.plan, work.scraped_at)
-        if outcome.anchor is not None and outcome.records and not work.dry_run:
-            save_anchor_day(work.warehouse, work.account_id, outcome.anchor.day, work.today)
-        return outcome
-
-    return TableSync("conversion_metrics", fetch,
-                     missing_per_listing(listing_ids, "metric_date", days_per_week=7))
+    """Daily series (ChartQuery) of the run's listings."""
+    return table_sync(DATASETS["conversion_metrics"], listing_ids)
 
 
 def visibility_sync(listing_ids: Mapping[str, list[str]]) -> TableSync:
-    """Weekly aggregates (ListOfMetricsQuery carries no dates: calibrate the anchor first)."""
-
-    def fetch(work: AccountWork) -> FetchOutcome:
-        ids = listing_ids[work.account_id]
-
-        def measured_today() -> Anchor | None:
-            day: date | None = load_anchor_day(work.warehouse, work.account_id, work.today)
-            return None if day is None else Anchor(day)
-
-        anchor = calibrate_anchor(work.client, ids, work.plan, measured_today)
-        if not work.dry_run:  # a dry run writes no table (its next step calibrates again)
-            save_anchor_day(work.warehouse, work.account_id, anchor.day, work.today)
-        return fetch_visibility(work.client, work.account_id, ids, work.plan, work.scraped_at,
-                                anchor)
-
-    return TableSync("visibility_metrics", fetch,
-                     missing_per_listing(listing_ids, "week_start", days_per_week=1))
+    """Weekly aggregates (ListOfMetricsQuery) of the run's listings."""
+    return table_sync(DATASETS["visibility_metrics"], listing_ids)

@@ -1,8 +1,9 @@
 """The words an insight table is declared with (README: The warehouse), free of pandas and Pandera.
 
-An insight table is declared once, in `warehouse.tables`, as an `InsightTable` of `Field`s, each
-holding a `Kind` of value. Three artifacts are derived from that one declaration, so they cannot
-disagree: the SQLAlchemy table (`warehouse.tables`), the Pandera schema of its frames
+An insight table is declared once, in its dataset's module (`airbnb_sync.datasets`), as an
+`InsightTable` of `Field`s, each holding a `Kind` of value. Three artifacts are derived from
+that one declaration, so they cannot disagree: the SQLAlchemy table
+(`warehouse.tables.register_insight_table`), the Pandera schema of its frames
 (`warehouse.frames`) and the JSON Schema of its parsed records (`warehouse.record_schemas`).
 Only the hand-written Alembic migrations restate it, and a test compares them with the tables.
 """
@@ -75,11 +76,22 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Hypertable:
+    """How TimescaleDB keeps a table: its time column, the span of a chunk, and how
+    compressed rows are grouped (`segment_by`) and ordered (`order_by`), as they are read."""
+
+    time_column: str
+    chunk_interval: str
+    order_by: str
+    segment_by: str = "account_id, listing_id"
+
+
+@dataclass(frozen=True)
 class InsightTable:
     """An insight table: its columns (key first), and what holds across a row.
 
     `row_rules` name frame-wide Pandera checks (`warehouse.frames.ROW_RULES`); `indexes` are
-    (name, columns); `time_column` is the hypertable's time column on TimescaleDB.
+    (name, columns); `hypertable` says how TimescaleDB keeps it (None: a plain table there too).
     """
 
     name: str
@@ -87,7 +99,7 @@ class InsightTable:
     fields: tuple[Field, ...]
     row_rules: tuple[str, ...] = ()
     indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    time_column: str | None = None
+    hypertable: Hypertable | None = None
     by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +113,11 @@ class InsightTable:
         if unknown:
             raise ValueError(f"{self.name}: no such fields {unknown}")
         object.__setattr__(self, "by_name", MappingProxyType(by_name))
+
+    @property
+    def time_column(self) -> str | None:
+        """The hypertable's time column on TimescaleDB."""
+        return self.hypertable.time_column if self.hypertable else None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pandera.pandas as pa
@@ -28,7 +28,8 @@ from pandera.errors import SchemaErrors
 from airbnb_sync.warehouse.declare import Field, InsightTable
 from airbnb_sync.warehouse.tables import INSIGHT_TABLES
 
-FrameKind = Literal["listings", "conversion_metrics", "visibility_metrics"]
+# The name of a registered dataset's table (`airbnb_sync.datasets`): its frames' kind.
+FrameKind = str
 
 SIX_DAYS = pd.Timedelta(days=6)
 SUNDAY = 6  # pandas dayofweek: Monday=0 .. Sunday=6
@@ -121,20 +122,38 @@ def frame_schema(declared: InsightTable, coerce: bool) -> pa.DataFrameSchema:
     )
 
 
-# The schema of each table's frames; `to_frame` coerces to it.
-FRAME_SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    name: frame_schema(declared, coerce=True) for name, declared in INSIGHT_TABLES.items()
-}
-# The same schemas without coercion: the gate refuses a frame of the wrong dtypes instead of
-# casting it silently (frames built elsewhere than `to_frame` must get their dtypes right).
-_GATES: dict[str, pa.DataFrameSchema] = {
-    name: frame_schema(declared, coerce=False) for name, declared in INSIGHT_TABLES.items()
-}
+class _Schemas(NamedTuple):
+    declared: InsightTable
+    coerce: pa.DataFrameSchema  # `to_frame` coerces to it
+    # The same schema without coercion: the gate refuses a frame of the wrong dtypes instead
+    # of casting it silently (frames built elsewhere than `to_frame` must get their dtypes right).
+    gate: pa.DataFrameSchema
 
-# Column order of each frame, as declared (README: The warehouse order, key first).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    name: declared.columns for name, declared in INSIGHT_TABLES.items()
-}
+
+_built: dict[str, _Schemas] = {}
+
+
+def _schemas(kind: str) -> _Schemas:
+    """The frame schemas of a registered table, built once per declaration."""
+    if kind not in INSIGHT_TABLES:
+        raise ValueError(f"unknown frame kind {kind!r}; expected one of {sorted(INSIGHT_TABLES)}")
+    declared = INSIGHT_TABLES[kind]
+    built = _built.get(kind)
+    if built is None or built.declared is not declared:
+        built = _Schemas(declared, frame_schema(declared, coerce=True),
+                         frame_schema(declared, coerce=False))
+        _built[kind] = built
+    return built
+
+
+def frame_schemas() -> dict[str, pa.DataFrameSchema]:
+    """The schema of each registered table's frames (the one `to_frame` coerces to)."""
+    return {kind: _schemas(kind).coerce for kind in INSIGHT_TABLES}
+
+
+def frame_columns(kind: str) -> tuple[str, ...]:
+    """Column order of a table's frames, as declared (README: The warehouse order, key first)."""
+    return _schemas(kind).declared.columns
 
 
 class FrameValidationError(ValueError):
@@ -175,18 +194,13 @@ def _summarize(kind: str, failure_cases: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _known(kind: str) -> str:
-    if kind not in INSIGHT_TABLES:
-        raise ValueError(f"unknown frame kind {kind!r}; expected one of {sorted(INSIGHT_TABLES)}")
-    return kind
-
-
 def to_frame(kind: FrameKind, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """A frame with the table's columns and dtypes (see the module docstring) from records;
     FrameValidationError names the values that cannot take their column's dtype."""
-    frame = pd.DataFrame.from_records(list(records), columns=list(COLUMNS[_known(kind)]))
+    schemas = _schemas(kind)
+    frame = pd.DataFrame.from_records(list(records), columns=list(schemas.declared.columns))
     try:
-        return FRAME_SCHEMAS[kind].coerce_dtype(frame)
+        return schemas.coerce.coerce_dtype(frame)
     except SchemaErrors as errors:
         raise FrameValidationError(kind, errors.failure_cases) from None
 
@@ -194,6 +208,6 @@ def to_frame(kind: FrameKind, records: Sequence[Mapping[str, Any]]) -> pd.DataFr
 def validate_frame(kind: FrameKind, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame itself if it meets its table's contract, else FrameValidationError."""
     try:
-        return _GATES[_known(kind)].validate(frame, lazy=True)
+        return _schemas(kind).gate.validate(frame, lazy=True)
     except SchemaErrors as errors:
         raise FrameValidationError(kind, errors.failure_cases) from None

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from airbnb_sync.warehouse.tables import listings, visibility_metrics
+from airbnb_sync.warehouse.tables import METRIC_TABLES
 from airbnb_sync.warehouse.upsert import latest_view
 
 DEMAND_WEEKS = 4
@@ -29,6 +29,7 @@ def current_listings(engine: sa.Engine, account_ids: Iterable[str],
                      today: date) -> dict[str, list[str]]:
     """Account -> its listing ids in the newest stored week up to the current one (or the
     first stored week after it); accounts with none stored (never synced) are absent."""
+    listings = METRIC_TABLES["listings"]  # registered by its dataset
     wanted = list(account_ids)
     if not wanted:
         return {}
@@ -58,6 +59,7 @@ def current_listings(engine: sa.Engine, account_ids: Iterable[str],
 
 def listing_demand(engine: sa.Engine, account_id: str, today: date) -> dict[str, float]:
     """Listing -> its page views over the last DEMAND_WEEKS weeks (newest snapshot)."""
+    visibility_metrics = METRIC_TABLES["visibility_metrics"]  # registered by its dataset
     view = latest_view(visibility_metrics.name)
     assert view is not None  # visibility_metrics keeps daily snapshots
     since = _sunday_on_or_before(today) - timedelta(weeks=DEMAND_WEEKS)
@@ -73,6 +75,7 @@ def listing_demand(engine: sa.Engine, account_id: str, today: date) -> dict[str,
 
 def accounts_with_metrics(engine: sa.Engine, account_ids: Iterable[str]) -> set[str]:
     """The accounts that have any weekly figures stored (their first sync fetched some)."""
+    visibility_metrics = METRIC_TABLES["visibility_metrics"]  # registered by its dataset
     wanted = list(account_ids)
     if not wanted:
         return set()
@@ -86,6 +89,7 @@ def listings_with_figures(engine: sa.Engine, account_id: str) -> set[str]:
     """The account's listings with any weekly figures stored: the others are new to the
     warehouse (they appeared after the account's first sync) and need a first sync of
     their own."""
+    visibility_metrics = METRIC_TABLES["visibility_metrics"]  # registered by its dataset
     query = (sa.select(visibility_metrics.c.listing_id)
              .where(visibility_metrics.c.account_id == account_id).distinct())
     with engine.connect() as connection:

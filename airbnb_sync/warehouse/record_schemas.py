@@ -1,11 +1,12 @@
 """JSON Schemas of parsed records (`schemas/parsed_<table>.schema.json`), generated from the
-insight tables' declaration (`tables.INSIGHT_TABLES`) so that they cannot drift from it.
+insight tables' declaration (`tables.INSIGHT_TABLES`, as the datasets registered them) so that
+they cannot drift from it.
 
 They describe a record in JSON form (days and moments as ISO text) for readers outside Python;
 the sync itself checks frames with Pandera (`warehouse.frames`). Rules that span columns (e.g.
 week_end = week_start + 6) and the Sunday rule are Pandera's only.
 
-    python -m airbnb_sync.warehouse.record_schemas [--check] [FOLDER]
+    python -m airbnb_sync.datasets.record_schemas [--check] [FOLDER]
 
 writes them (default: the package's `schemas/`, i.e. the repository's top-level `schemas/`);
 with --check it writes nothing and exits 1 if a file differs from the declaration.
@@ -93,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a file differs from the declaration")
     args = parser.parse_args(argv)
+    if not INSIGHT_TABLES:
+        print("no insight table is registered: run python -m airbnb_sync.datasets.record_schemas",
+              file=sys.stderr)
+        return 2
     if args.check:
         stale = stale_files(args.folder)
         for path in stale:

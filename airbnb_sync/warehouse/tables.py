@@ -1,9 +1,10 @@
 """The warehouse's tables (README: The warehouse): the insight tables declared once, and
 their SQLAlchemy Core tables derived from that declaration; the plain tables in SQLAlchemy directly.
 
-`INSIGHT_TABLES` is the one declaration of `listings`, `conversion_metrics` and
-`visibility_metrics`: `warehouse.frames` derives their Pandera schemas from it and
-`warehouse.record_schemas` the JSON Schemas of their parsed records.
+`INSIGHT_TABLES` holds the insight tables (`listings`, `conversion_metrics`,
+`visibility_metrics`), each declared once by its dataset (`airbnb_sync.datasets`) and registered
+here with `register_insight_table`: `warehouse.frames` derives their Pandera schemas from it
+and `warehouse.record_schemas` the JSON Schemas of their parsed records.
 
 Tables are declared without a schema; on PostgreSQL the engine maps them into schema `airbnb`
 with `schema_translate_map` (see `warehouse.engine`), so SQLite and PostgreSQL share one
@@ -14,19 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from airbnb_sync.warehouse.declare import (
-    CHANGE,
-    COUNT,
-    DAY,
-    ID,
-    MOMENT,
-    RATE,
-    SUNDAY,
-    TEXT,
-    Field,
-    InsightTable,
-    UtcTimestamp,
-)
+from airbnb_sync.warehouse.declare import InsightTable, UtcTimestamp
 
 metadata = sa.MetaData(
     naming_convention={
@@ -70,67 +59,17 @@ accounts = sa.Table(
     sa.CheckConstraint("auth_status IN ('ok', 'expired', 'unknown')", name="auth_status"),
 )
 
-INSIGHT_TABLES: dict[str, InsightTable] = {
-    table.name: table
-    for table in (
-        InsightTable(
-            "listings",
-            "what a host's listings were called in a week",
-            (
-                Field("account_id", ID, key=True, references="accounts.account_id"),
-                Field("listing_id", ID, key=True),
-                Field("week_start", SUNDAY, key=True),
-                Field("listing_name", TEXT, nullable=True),
-                Field("internal_name", TEXT, nullable=True),
-                Field("thumbnail_url", TEXT, nullable=True),
-                Field("scraped_at", MOMENT),
-            ),
-        ),
-        InsightTable(
-            "conversion_metrics",
-            "daily series of a listing and of similar listings (ChartQuery), one snapshot per "
-            "UTC day of scraping",
-            (
-                Field("account_id", ID, key=True, references="accounts.account_id"),
-                Field("listing_id", ID, key=True),
-                Field("metric_date", DAY, key=True),
-                Field("scraped_on", DAY, key=True),
-                Field("week_start", SUNDAY),
-                Field("conversion_rate_your", RATE, nullable=True),
-                Field("conversion_rate_similar", RATE, nullable=True),
-                Field("p3_impressions_your", COUNT, nullable=True),
-                Field("p3_impressions_similar", COUNT, nullable=True),
-                Field("scraped_at", MOMENT),
-            ),
-            row_rules=("scraped_on_is_utc_day_of_scraped_at", "metric_date_within_week"),
-            indexes=(("ix_conversion_metrics_week", ("account_id", "week_start")),),
-            time_column="metric_date",
-        ),
-        InsightTable(
-            "visibility_metrics",
-            "a listing's aggregates over one week (ListOfMetricsQuery), one snapshot per UTC "
-            "day of scraping",
-            (
-                Field("account_id", ID, key=True, references="accounts.account_id"),
-                Field("listing_id", ID, key=True),
-                Field("week_start", SUNDAY, key=True),
-                Field("scraped_on", DAY, key=True),
-                Field("week_end", DAY),
-                Field("conversion_rate", RATE, nullable=True),
-                Field("p2_impressions_first_page_rate", RATE, nullable=True),
-                Field("search_conversion_rate", RATE, nullable=True),
-                Field("listing_conversion_rate", RATE, nullable=True),
-                Field("p3_impressions", COUNT, nullable=True),
-                Field("p2_impressions", COUNT, nullable=True),
-                Field("conversion_rate_change", CHANGE, nullable=True),
-                Field("p3_impressions_change", CHANGE, nullable=True),
-                Field("scraped_at", MOMENT),
-            ),
-            row_rules=("scraped_on_is_utc_day_of_scraped_at", "week_end_is_week_start_plus_6"),
-            time_column="week_start",
-        ),
-    )
-}
+# The insight tables, by name, in the order their datasets were registered: each dataset's
+# module (`airbnb_sync.datasets`) declares its table and registers it here, so the warehouse
+# derives everything below from declarations it does not hold (it sits below them).
+INSIGHT_TABLES: dict[str, InsightTable] = {}
+# The tables the IO manager writes, by name.
+METRIC_TABLES: dict[str, sa.Table] = {}
+# Time column of each hypertable on TimescaleDB.
+HYPERTABLE_TIME_COLUMNS: dict[str, str] = {}
+# The snapshot tables (keyed by scraped_on) each have a view of the newest snapshot per key:
+# view -> (table, the key without scraped_on).
+LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def _sql_table(declared: InsightTable) -> sa.Table:
@@ -149,9 +88,47 @@ def _sql_table(declared: InsightTable) -> sa.Table:
     return sa.Table(declared.name, metadata, *columns, *indexes)
 
 
-listings = _sql_table(INSIGHT_TABLES["listings"])
-conversion_metrics = _sql_table(INSIGHT_TABLES["conversion_metrics"])
-visibility_metrics = _sql_table(INSIGHT_TABLES["visibility_metrics"])
+def register_insight_table(declared: InsightTable) -> sa.Table:
+    """Add an insight table to `metadata` and to the maps above; its SQLAlchemy table.
+
+    Registering the same declaration again returns the same table; another declaration of
+    a registered name is refused (two datasets cannot share a table)."""
+    known = INSIGHT_TABLES.get(declared.name)
+    if known is not None:
+        if known is not declared:
+            raise ValueError(f"insight table {declared.name!r} is already declared")
+        return METRIC_TABLES[declared.name]
+    if declared.name in metadata.tables:
+        raise ValueError(f"table {declared.name!r} already exists in the warehouse")
+    table = _sql_table(declared)
+    INSIGHT_TABLES[declared.name] = declared
+    METRIC_TABLES[declared.name] = table
+    if declared.time_column is not None:
+        HYPERTABLE_TIME_COLUMNS[declared.name] = declared.time_column
+    if "scraped_on" in declared.key:
+        LATEST_VIEWS[f"{declared.name}_latest"] = (
+            declared.name, tuple(column for column in declared.key if column != "scraped_on"))
+    return table
+
+
+def unregister_insight_table(name: str) -> None:
+    """Forget an insight table (a test's own dataset); the database keeps whatever it holds."""
+    INSIGHT_TABLES.pop(name, None)
+    table = METRIC_TABLES.pop(name, None)
+    HYPERTABLE_TIME_COLUMNS.pop(name, None)
+    for view in [view for view, (source, _key) in LATEST_VIEWS.items() if source == name]:
+        del LATEST_VIEWS[view]
+    if table is not None:
+        metadata.remove(table)
+
+
+def __getattr__(name: str) -> sa.Table:
+    """`tables.listings` and the like: a registered insight table by its name."""
+    if name in METRIC_TABLES:
+        return METRIC_TABLES[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r} (an insight table is "
+                         "there once `airbnb_sync.datasets` registered it)")
+
 
 # Per-account request state shared by every process that syncs the account: when it may send
 # its next request (so a Retry-After seen by one run also holds back the others), and the
@@ -164,28 +141,6 @@ request_pacing = sa.Table(
     sa.Column("anchor_day", sa.Date, nullable=True),
     sa.Column("anchor_measured_on", sa.Date, nullable=True),
 )
-
-# The tables the IO manager writes, by name.
-METRIC_TABLES: dict[str, sa.Table] = {
-    "listings": listings,
-    "conversion_metrics": conversion_metrics,
-    "visibility_metrics": visibility_metrics,
-}
-
-# Time column of each hypertable on TimescaleDB.
-HYPERTABLE_TIME_COLUMNS: dict[str, str] = {
-    name: declared.time_column
-    for name, declared in INSIGHT_TABLES.items()
-    if declared.time_column is not None
-}
-
-# The snapshot tables (keyed by scraped_on) each have a view of the newest snapshot per key:
-# view -> (table, the key without scraped_on).
-LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
-    f"{name}_latest": (name, tuple(column for column in declared.key if column != "scraped_on"))
-    for name, declared in INSIGHT_TABLES.items()
-    if "scraped_on" in declared.key
-}
 
 
 def key_columns(table: sa.Table) -> list[str]:

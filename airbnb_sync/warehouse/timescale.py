@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from airbnb_sync.warehouse.tables import HYPERTABLE_TIME_COLUMNS, PG_SCHEMA
+from airbnb_sync.warehouse.declare import Hypertable
+from airbnb_sync.warehouse.tables import INSIGHT_TABLES, PG_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-# Chunks of about a month of daily rows, and of a quarter of weekly rows.
-CHUNK_INTERVALS: dict[str, str] = {
-    "conversion_metrics": "28 days",
-    "visibility_metrics": "84 days",
-}
+# Each hypertable's chunk interval, time column, segment-by and order-by are declared with its
+# table (`InsightTable.hypertable`, in the dataset's module); the policies below hold for all.
 # Airbnb serves about 180 days back, so rows older than 30 weeks are never rewritten:
 # compressing them never slows down an upsert.
 COMPRESS_AFTER = "210 days"
 # Figures older than Airbnb's horizon cannot be fetched again, so keep them for long.
 DROP_AFTER = "5 years"
-# Compressed rows are grouped by listing and ordered by day, as they are read.
-COMPRESS_ORDER_BY: dict[str, str] = {
-    "conversion_metrics": "metric_date, scraped_on",
-    "visibility_metrics": "week_start, scraped_on",
-}
-COMPRESS_SEGMENT_BY = "account_id, listing_id"
+
+
+def hypertables() -> dict[str, Hypertable]:
+    """The registered insight tables that are hypertables on TimescaleDB, by name (a
+    migration passes the ones it creates to `setup_timescaledb` as they were then)."""
+    return {name: declared.hypertable for name, declared in INSIGHT_TABLES.items()
+            if declared.hypertable is not None}
 
 _skip_warned = False
 _skip_lock = threading.Lock()
@@ -57,11 +57,12 @@ def server_supports_timescaledb(connection: sa.Connection) -> bool:
     return bool(available) and "timescaledb" in str(preloaded or "")
 
 
-def setup_timescaledb(connection: sa.Connection, schema: str = PG_SCHEMA) -> None:
-    """Create the extension and the hypertables, then the policies the license allows.
+def setup_timescaledb(connection: sa.Connection, tables: Mapping[str, Hypertable],
+                      schema: str = PG_SCHEMA) -> None:
+    """Create the extension and these hypertables, then the policies the license allows.
     Idempotent: every step is `if_not_exists`."""
     connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
-    for table, time_column in HYPERTABLE_TIME_COLUMNS.items():
+    for table, hypertable in tables.items():
         # No default time index: the primary keys already lead with account and listing,
         # and an extra index would make the database differ from tables.py.
         connection.execute(
@@ -70,11 +71,11 @@ def setup_timescaledb(connection: sa.Connection, schema: str = PG_SCHEMA) -> Non
                 "chunk_time_interval => CAST(:chunk AS interval), "
                 "create_default_indexes => FALSE, migrate_data => TRUE, if_not_exists => TRUE)"
             ),
-            {"relation": f"{schema}.{table}", "time_column": time_column,
-             "chunk": CHUNK_INTERVALS[table]},
+            {"relation": f"{schema}.{table}", "time_column": hypertable.time_column,
+             "chunk": hypertable.chunk_interval},
         )
     if license_allows_policies(connection):
-        _add_policies(connection, schema)
+        _add_policies(connection, tables, schema)
     else:
         warn_policies_skipped()
 
@@ -100,8 +101,9 @@ def warn_policies_skipped() -> None:
     )
 
 
-def _add_policies(connection: sa.Connection, schema: str) -> None:
-    for table in HYPERTABLE_TIME_COLUMNS:
+def _add_policies(connection: sa.Connection, tables: Mapping[str, Hypertable],
+                  schema: str) -> None:
+    for table, hypertable in tables.items():
         relation = f"{schema}.{table}"
         enabled = connection.execute(
             sa.text(
@@ -113,8 +115,8 @@ def _add_policies(connection: sa.Connection, schema: str) -> None:
         if not enabled:
             connection.execute(sa.text(
                 f'ALTER TABLE "{schema}"."{table}" SET (timescaledb.compress, '
-                f"timescaledb.compress_segmentby = '{COMPRESS_SEGMENT_BY}', "
-                f"timescaledb.compress_orderby = '{COMPRESS_ORDER_BY[table]}')"
+                f"timescaledb.compress_segmentby = '{hypertable.segment_by}', "
+                f"timescaledb.compress_orderby = '{hypertable.order_by}')"
             ))
         connection.execute(
             sa.text("SELECT add_compression_policy(CAST(:relation AS regclass), "

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,11 +18,11 @@ from airbnb_sync.airbnb.parse import (
     parse_listings,
     visibility_record,
 )
+from airbnb_sync.datasets import DATASETS
 from airbnb_sync.warehouse.frames import (
-    COLUMNS,
-    FRAME_SCHEMAS,
-    FrameKind,
     FrameValidationError,
+    frame_columns,
+    frame_schemas,
     to_frame,
     validate_frame,
 )
@@ -77,7 +77,7 @@ def good_frame(kind: str) -> pd.DataFrame:
 @pytest.mark.parametrize("kind", sorted(RECORDS))
 def test_a_frame_built_from_parsed_records_passes(kind: str) -> None:
     frame = good_frame(kind)
-    assert list(frame.columns) == list(COLUMNS[kind])
+    assert list(frame.columns) == list(frame_columns(kind))
     assert len(frame) == len(RECORDS[kind]())
     assert validate_frame(kind, frame) is not None  # type: ignore[arg-type]
 
@@ -115,17 +115,18 @@ def test_nulls_are_allowed_in_metrics_and_optional_names() -> None:
 
 
 def test_frame_schemas_are_exported_by_table_with_the_table_columns() -> None:
-    assert {kind: schema.name for kind, schema in FRAME_SCHEMAS.items()} == {
+    schemas = frame_schemas()
+    assert {kind: schema.name for kind, schema in schemas.items()} == {
         "listings": "ListingsFrame",
         "conversion_metrics": "ConversionMetricsFrame",
         "visibility_metrics": "VisibilityMetricsFrame",
     }
-    assert set(get_args(FrameKind)) == set(FRAME_SCHEMAS) == set(METRIC_TABLES)
-    for kind, schema in FRAME_SCHEMAS.items():
-        assert list(schema.columns) == list(COLUMNS[kind])
-        assert list(COLUMNS[kind]) == [column.name for column in METRIC_TABLES[kind].columns]
+    assert set(schemas) == set(METRIC_TABLES) == set(DATASETS)
+    for kind, schema in schemas.items():
+        assert list(schema.columns) == list(frame_columns(kind))
+        assert list(frame_columns(kind)) == [column.name for column in METRIC_TABLES[kind].columns]
         assert schema.unique == [column.name for column in METRIC_TABLES[kind].primary_key]
-    assert "scraped_on" not in COLUMNS["listings"]
+    assert "scraped_on" not in frame_columns("listings")
 
 
 def test_values_that_cannot_take_their_dtype_are_named_by_to_frame() -> None:

@@ -176,6 +176,23 @@ def test_hypertables_on_timescaledb_only(engine: sa.Engine) -> None:
                           ("visibility_metrics", "week_start")]
 
 
+def test_migrated_hypertables_are_the_registered_datasets_settings(engine: sa.Engine) -> None:
+    """The migrations restate each hypertable's settings; they must be the declared ones."""
+    if dialect_of(engine) != "timescaledb":
+        pytest.skip("TimescaleDB only")
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        dimensions = connection.exec_driver_sql(
+            "SELECT hypertable_name, column_name, time_interval "
+            "FROM timescaledb_information.dimensions "
+            f"WHERE hypertable_schema = '{PG_SCHEMA}'"
+        ).all()
+    declared = timescale.hypertables()
+    assert {name: (column, interval) for name, column, interval in dimensions} == {
+        name: (table.time_column, timedelta(days=int(table.chunk_interval.split()[0])))
+        for name, table in declared.items()}
+
+
 def test_timescale_policies_follow_the_license_and_skips_are_logged_once(
         engine: sa.Engine, caplog: pytest.LogCaptureFixture,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,8 +201,9 @@ def test_timescale_policies_follow_the_license_and_skips_are_logged_once(
     monkeypatch.setattr(timescale, "_skip_warned", False)
     upgrade_to_head(engine)
     with caplog.at_level(logging.WARNING, logger=timescale.__name__), engine.begin() as connection:
-        timescale.setup_timescaledb(connection)  # idempotent: a second setup changes nothing
-        timescale.setup_timescaledb(connection)
+        # idempotent: a second setup changes nothing
+        timescale.setup_timescaledb(connection, timescale.hypertables())
+        timescale.setup_timescaledb(connection, timescale.hypertables())
         licensed = timescale.license_allows_policies(connection)
         jobs = connection.exec_driver_sql(
             "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs "

@@ -127,7 +127,7 @@ def test_compression_and_retention_policies_are_created(
     with caplog.at_level(logging.WARNING, logger=timescale.__name__):
         upgrade_to_head(engine)
         with engine.begin() as connection:  # a second setup adds nothing
-            timescale.setup_timescaledb(connection)
+            timescale.setup_timescaledb(connection, timescale.hypertables())
     assert not [r for r in caplog.records if "skipping" in r.getMessage()]
     with engine.connect() as connection:
         jobs = connection.execute(sa.text(

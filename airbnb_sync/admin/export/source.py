@@ -15,15 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from airbnb_sync.warehouse.tables import LATEST_VIEWS, METRIC_TABLES, key_columns
-
-# The column --from/--to filter on: the day a row is about.
-DATE_COLUMNS: dict[str, str] = {
-    "conversion_metrics": "metric_date",
-    "visibility_metrics": "week_start",
-    "listings": "week_start",
-}
-TABLES: tuple[str, ...] = tuple(DATE_COLUMNS)
+from airbnb_sync.datasets import date_columns, sql_table
+from airbnb_sync.warehouse.tables import LATEST_VIEWS, key_columns
 
 
 @dataclass(frozen=True)
@@ -41,7 +34,7 @@ class Selection:
         parts = ["newest snapshots"] if self.latest else []
         if self.account_id is not None:
             parts.append(f"account {self.account_id}")
-        day = DATE_COLUMNS[self.table]
+        day = date_columns()[self.table]  # the column --from/--to filter on
         if self.date_from is not None and self.date_to is not None:
             parts.append(f"{day} {self.date_from} to {self.date_to}")
         elif self.date_from is not None:
@@ -52,7 +45,7 @@ class Selection:
 
 
 def base_table(selection: Selection) -> sa.Table:
-    return METRIC_TABLES[selection.table]
+    return sql_table(selection.table)
 
 
 def latest_view_name(table_name: str) -> str | None:
@@ -68,7 +61,7 @@ def _latest_view(table_name: str) -> sa.Table:
     name = latest_view_name(table_name)
     if name is None:
         raise ValueError(f"{table_name} has no newest-snapshot view")
-    columns = METRIC_TABLES[table_name].columns
+    columns = sql_table(table_name).columns
     return sa.Table(name, sa.MetaData(), *(
         sa.Column(column.name, column.type, nullable=column.nullable) for column in columns
     ))
@@ -86,7 +79,7 @@ def build_query(selection: Selection) -> sa.Select[Any]:
     query = sa.select(*(source.c[column.name] for column in table.columns))
     if selection.account_id is not None:
         query = query.where(source.c.account_id == selection.account_id)
-    day = source.c[DATE_COLUMNS[table.name]]
+    day = source.c[date_columns()[table.name]]
     if selection.date_from is not None:
         query = query.where(day >= selection.date_from)
     if selection.date_to is not None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from airbnb_sync.warehouse.declare import Hypertable
 from airbnb_sync.warehouse.tables import PG_SCHEMA
 from airbnb_sync.warehouse.timescale import server_supports_timescaledb, setup_timescaledb
 
@@ -21,6 +22,13 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The hypertables this revision creates on TimescaleDB, as they were declared then: chunks of
+# about a month of daily rows and of a quarter of weekly rows.
+HYPERTABLES: dict[str, Hypertable] = {
+    "conversion_metrics": Hypertable("metric_date", "28 days", "metric_date, scraped_on"),
+    "visibility_metrics": Hypertable("week_start", "84 days", "week_start, scraped_on"),
+}
 
 # view -> (table, columns of the key whose newest scraped_on the view keeps)
 LATEST_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -137,7 +145,7 @@ def upgrade() -> None:
         op.execute(_latest_view_sql(view, table, key))
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and server_supports_timescaledb(bind):
-        setup_timescaledb(bind, PG_SCHEMA)
+        setup_timescaledb(bind, HYPERTABLES, PG_SCHEMA)
 
 
 def downgrade() -> None:

@@ -1,16 +1,17 @@
 """Fetching one account's insights for a set of weeks: requests, calibration, parsing.
 
-Plain functions over an `AirbnbClient` and a `RequestPlan`, so that the Dagster assets stay
-thin glue and this logic is testable against the simulator without Dagster.
+Plain functions over an `AirbnbClient` and a `RequestPlan`, which the datasets' fetches are
+made of, so that the Dagster assets stay thin glue and this logic is testable against the
+simulator without Dagster.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from airbnb_sync.airbnb.errors import AirbnbError, SchemaDrift
 from airbnb_sync.airbnb.operations import METRIC_GROUPS
@@ -42,6 +43,18 @@ class FetchOutcome:
     failed_listings: dict[str, AirbnbError] = field(default_factory=dict)
     anchor: Anchor | None = None
     anchor_shift: int = 0
+
+
+class OfAccount(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+
+def run_listings(work: OfAccount, listing_ids: Mapping[str, list[str]] | None) -> list[str]:
+    """The run's listings of the work's account, which a per-listing dataset is given."""
+    if listing_ids is None:
+        raise ValueError("a per-listing dataset needs the run's listings")
+    return listing_ids[work.account_id]
 
 
 def fetch_listings(client: Any) -> list[dict[str, Any]]:
