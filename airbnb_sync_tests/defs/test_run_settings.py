@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 
 from airbnb_sync.core.settings import Settings, load_settings
-from airbnb_sync.defs import assets
 from airbnb_sync.defs.assets import IO_MANAGER_KEY, SYNC_ASSETS, SYNCED_ASSETS
 from airbnb_sync.defs.definitions import build_definitions
 from airbnb_sync.defs.io_manager import WarehouseIOManager
@@ -104,7 +103,6 @@ def test_a_value_out_of_range_is_refused_by_name() -> None:
 
 def test_the_synced_assets_are_module_level_definitions_on_the_load_time_grid() -> None:
     assert [asset.key.path[-1] for asset in SYNC_ASSETS] == list(SYNCED_ASSETS)
-    assert assets.SYNC_ASSETS is SYNC_ASSETS  # built once, when the module loads
     assert all(asset.partitions_def is None for asset in SYNC_ASSETS)  # until with_grid
     assert all("run_settings" in asset.required_resource_keys for asset in SYNC_ASSETS)
     defs = build_definitions(load_settings({}))
