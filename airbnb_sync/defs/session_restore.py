@@ -4,9 +4,11 @@ schedule skipped meanwhile.
 The daily schedule leaves expired accounts out, so every tick of the outage missed its weeks.
 The account store records a restore when fresh cookies replace a refused session (from the
 CLI, the API, an invite link or the browser companion); on its next tick this sensor posts a
-`session_restored` alert and requests one run per contiguous range of the weeks those ticks
-would have fetched, clipped to what Airbnb serves today (`RefreshPolicy.missed_weeks`). An
-account that never synced gets its first sync from the accounts sensor instead.
+`session_restored` alert and requests the weeks those ticks would have fetched, clipped to
+what Airbnb serves today (`RefreshPolicy.missed_weeks`): per contiguous range, runs of at most
+AIRBNB_SYNC_MAX_RUN_MINUTES of requests, by listings, as the daily runs are (a big account's
+catch-up would otherwise be one run of days). An account that never synced gets its first
+sync from the accounts sensor instead.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import dagster as dg
 from airbnb_sync.accounts.store import AccountRecord
 from airbnb_sync.admin.alerts import deliver, session_restored_alert
 from airbnb_sync.core.settings import Settings
-from airbnb_sync.defs.partitions import ACCOUNTS
+from airbnb_sync.defs.partitions import ACCOUNTS, LISTINGS_TAG
 from airbnb_sync.defs.resources import SyncClock, WarehouseResource
-from airbnb_sync.defs.schedules import SYNC_TARGET, sync_request
-from airbnb_sync.sync.refresh import MissedWeeks, RefreshPolicy
+from airbnb_sync.defs.schedules import SYNC_TARGET, TIER_TAG, sync_request
+from airbnb_sync.sync.budget import max_run_requests
+from airbnb_sync.sync.planner import listing_order, shard_runs
+from airbnb_sync.sync.refresh import MissedWeeks, RefreshPolicy, WeekRange, weeks_of
+from airbnb_sync.warehouse.inventory import current_listings
 
 SENSOR_NAME = "session_restored_sensor"
 SENSOR_INTERVAL_SECONDS = 30
@@ -42,6 +47,20 @@ def restore_marker(account: AccountRecord) -> str | None:
 def _missed(policy: RefreshPolicy, account: AccountRecord, now: datetime) -> MissedWeeks:
     started = account.outage_started_at or account.session_restored_at or now
     return policy.missed_weeks(started.date(), now.date())
+
+
+def catch_up_requests(settings: Settings, account_id: str, marker: str, weeks: WeekRange,
+                      listing_ids: list[str] | None) -> list[dg.RunRequest]:
+    """One missed range's runs: by listings within the run bound, or one run for the whole
+    account when no listing is stored yet (its `listings` step finds them)."""
+    run_key = f"{TRIGGER}:{marker}:{weeks[0]}..{weeks[1]}"
+    if not listing_ids:
+        return [sync_request(account_id, weeks, run_key, TRIGGER)]
+    shards = shard_runs(TRIGGER, weeks_of(weeks), listing_order(listing_ids),
+                        max_run_requests(settings))
+    return [sync_request(account_id, weeks, f"{run_key}:{index}", TRIGGER,
+                         {LISTINGS_TAG: ",".join(shard.listing_ids), TIER_TAG: TRIGGER})
+            for index, shard in enumerate(shards)]
 
 
 def build_session_restored_sensor(settings: Settings) -> dg.SensorDefinition:
@@ -78,9 +97,11 @@ def build_session_restored_sensor(settings: Settings) -> dg.SensorDefinition:
                 continue  # the accounts sensor adds it; handled on a later tick
             missed = _missed(policy, account, now)
             ranges = missed.ranges if wants_runs else []
+            stored = (current_listings(warehouse.engine(), [account.account_id], now.date())
+                      if ranges else {})
             for weeks in ranges:
-                runs.append(sync_request(account.account_id, weeks,
-                                         f"{TRIGGER}:{marker}:{weeks[0]}..{weeks[1]}", TRIGGER))
+                runs.extend(catch_up_requests(settings, account.account_id, marker, weeks,
+                                              stored.get(account.account_id)))
             deliver(settings.alert_webhook, session_restored_alert(
                 account.account_id, account.label, account.session_restored_at,
                 account.outage_started_at, ranges, missed.lost if wants_runs else []))

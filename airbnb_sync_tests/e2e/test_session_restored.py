@@ -23,12 +23,15 @@ from airbnb_sync.airbnb.windows import week_start_of
 from airbnb_sync.cli.main import main as cli
 from airbnb_sync.core.settings import load_settings
 from airbnb_sync.defs.definitions import build_definitions
-from airbnb_sync.defs.partitions import range_tags
+from airbnb_sync.defs.partitions import LISTINGS_TAG, range_tags
 from airbnb_sync.defs.session_restore import SENSOR_NAME
 from airbnb_sync.simulator import Simulator, make_cookie
 from airbnb_sync.simulator.paste_sample import sample_curl
+from airbnb_sync.sync.budget import max_run_requests
+from airbnb_sync.sync.planner import run_requests
 from airbnb_sync.sync.refresh import RefreshPolicy, weeks_of
 from airbnb_sync.warehouse.engine import create_warehouse_engine
+from airbnb_sync.warehouse.inventory import current_listings
 from airbnb_sync.warehouse.tables import visibility_metrics
 
 pytestmark = pytest.mark.slow
@@ -158,3 +161,51 @@ def test_an_account_refused_before_its_first_sync_gets_its_first_sync_again(
     assert run_request(again.run_requests[0], TODAY).success
     assert open_store(load_settings()).get(host).last_sync_at is not None
 
+
+
+def test_a_big_accounts_catch_up_comes_in_runs_of_bounded_length(
+        short_horizon: Simulator, receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of at most AIRBNB_SYNC_MAX_RUN_MINUTES of requests, by listings, as the daily runs
+    are: with a pacing of 1 s (1.25 s on average) a one-minute run holds two listings' weeks."""
+    simulator = short_horizon
+    host = HOSTS[1]  # 4 listings
+    current = week_start_of(TODAY)
+    settings = load_settings()
+    assert run_request(dg.RunRequest(tags={**range_tags(host, current, current),
+                                           "airbnb_sync/account": host}), TODAY).success
+    engine = create_warehouse_engine(settings.database_url)
+    stored = current_listings(engine, [host], TODAY)[host]
+    assert len(stored) == 4
+    refuse_in_a_run(simulator, host, current, current)
+    last_sync = datetime.now(UTC) - timedelta(days=OUTAGE_DAYS)
+    pinned = AccountStore(engine, build_cipher(settings.secret_keys), now=lambda: last_sync)
+    pinned.mark_synced(host, last_sync)
+    paste_fresh_session(simulator, host, monkeypatch)
+
+    monkeypatch.setenv("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "1")
+    monkeypatch.setenv("AIRBNB_SYNC_MAX_RUN_MINUTES", "1")
+    tick = tick_restored_sensor(TODAY, None)
+    bound = max_run_requests(load_settings())
+    expected = RefreshPolicy.from_settings(settings).missed_weeks(last_sync.date(), TODAY)
+    shards: dict[tuple[date, date], list[str]] = {}
+    for request in tick.run_requests:
+        listings = request.tags[LISTINGS_TAG].split(",")
+        assert run_requests(weeks_of(range_of(request)), len(listings)) <= bound
+        shards.setdefault(range_of(request), []).extend(listings)
+    assert len(tick.run_requests) == len(expected.ranges) * 2
+    assert {weeks: sorted(ids) for weeks, ids in shards.items()} == {
+        weeks: sorted(stored) for weeks in expected.ranges}
+    assert len({request.run_key for request in tick.run_requests}) == len(tick.run_requests)
+
+    monkeypatch.setenv("AIRBNB_SYNC_MIN_REQUEST_INTERVAL", "0")  # the runs themselves, fast
+    for request in tick.run_requests:
+        assert run_request(request, TODAY).success
+    with engine.connect() as connection:
+        fetched = set(connection.execute(
+            sa.select(visibility_metrics.c.listing_id, visibility_metrics.c.week_start)
+            .where(visibility_metrics.c.account_id == host,
+                   visibility_metrics.c.scraped_on == TODAY)).all())
+    missed = {week for weeks in expected.ranges for week in weeks_of(weeks)}
+    assert {(listing, date.fromisoformat(str(week)[:10])) for listing, week in fetched} == {
+        (listing, week) for listing in stored for week in missed}
