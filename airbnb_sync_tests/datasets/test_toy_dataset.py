@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 
 from airbnb_sync.accounts.secrets import build_cipher
 from airbnb_sync.accounts.store import AccountStore
+from airbnb_sync.airbnb.cookies import SessionCookies
 from airbnb_sync.airbnb.factory import HttpClientFactory
 from airbnb_sync.airbnb.operations import Operation
 from airbnb_sync.airbnb.parse import parse_listings
@@ -101,7 +102,8 @@ def env(toy: Dataset, database_url: str, dagster_home: Path,
         upgrade_to_head(engine)
         sql_table(TOY).create(engine)  # what the dataset's migration would do
         store = AccountStore(engine, build_cipher((Fernet.generate_key().decode(),)))
-        store.add(ACCOUNT, make_cookie(ACCOUNT), "0" * 40, "Mozilla/5.0 toy dataset test")
+        store.add(ACCOUNT, SessionCookies.parse(make_cookie(ACCOUNT)), "0" * 40,
+                  "Mozilla/5.0 toy dataset test")
         try:
             yield SyncEnvironment(settings=settings, warehouse=engine, accounts=store,
                                   airbnb=HttpClientFactory(settings),
