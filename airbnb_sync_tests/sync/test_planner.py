@@ -81,7 +81,12 @@ def check_day(plan: DayPlan, listings: list[str]) -> None:
         assert sorted(covered) == sorted(listings)  # every listing's near weeks, every day
 
 
-@pytest.mark.parametrize("listings", [1, 10, 100, 475, 1_000, 5_000])
+# The biggest accounts take seconds of CPU each: `make test` runs them, `make test-fast` not.
+BIG = pytest.mark.slow
+
+
+@pytest.mark.parametrize("listings", [1, 10, 100, 475, pytest.param(1_000, marks=BIG),
+                                      pytest.param(5_000, marks=BIG)])
 def test_every_day_of_several_years_fits_the_budget(listings: int) -> None:
     account = ids(listings)
     for offset in range(YEARS * 365 + 1):
@@ -104,7 +109,8 @@ def test_staleness_grows_smoothly_with_the_listings(listings: int, ahead: int, r
     assert promise.near_fits == (daily == listings)
 
 
-@pytest.mark.parametrize("listings", [10, 1_000, 5_000])
+@pytest.mark.parametrize("listings", [10, pytest.param(1_000, marks=BIG),
+                                      pytest.param(5_000, marks=BIG)])
 def test_a_year_delivers_the_promised_staleness(listings: int) -> None:
     plans = plan_days(ids(listings), BUDGET.plannable, POLICY, FIRST_DAY, 365, max_run=MAX_RUN)
     promise = plans[0].promise
