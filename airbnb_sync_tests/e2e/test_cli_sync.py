@@ -84,12 +84,14 @@ def test_dates_pick_their_weeks_and_a_dry_run_changes_nothing(pipeline_env: Simu
 
 
 def test_a_failed_run_exits_1_with_its_cause_in_one_line(pipeline_env: Simulator) -> None:
-    with socket.socket() as probe:  # a port nobody listens on: Airbnb is unreachable
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "AIRBNB_BASE_URL": f"http://127.0.0.1:{port}",
-           "AIRBNB_SYNC_MAX_RETRIES": "0"}
-    result = sync(ACCOUNT, "--weeks", "1", env=env)
+    # A port bound but never listened on refuses every connection: Airbnb is unreachable. It
+    # stays bound during the sync, so no other process of the suite can take it meanwhile.
+    with socket.socket() as unreachable:
+        unreachable.bind(("127.0.0.1", 0))
+        port = unreachable.getsockname()[1]
+        env = {**os.environ, "AIRBNB_BASE_URL": f"http://127.0.0.1:{port}",
+               "AIRBNB_SYNC_MAX_RETRIES": "0"}
+        result = sync(ACCOUNT, "--weeks", "1", env=env)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stdout + result.stderr
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
